@@ -1,0 +1,1 @@
+"""goszakup open data: ingestion (dlt), orchestration (Dagster) and the sandbox API."""

@@ -1,0 +1,153 @@
+"""All settings of the pipeline, typed, in one place.
+
+Every value can be set by an environment variable ``GOSZAKUP_<NAME>`` (or a ``.env`` file).
+Why one place: the Dagster resources, the ingestion command, the sandbox, dbt and publishing all
+read the same object, so a data engineer changes a path or a limit once.
+
+The API token is a ``SecretStr``: it prints as ``**********`` and is only unwrapped where the
+``Authorization`` header is built.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+REAL_API_BASE_URL = "https://ows.goszakup.gov.kz"
+#: The sandbox accepts this token and only this one (it is not a secret).
+SANDBOX_TOKEN = "sandbox-token"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="GOSZAKUP_", env_file=".env", extra="ignore", validate_default=True
+    )
+
+    # --- source API -------------------------------------------------------------------------
+    token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token for the real API. When set (and api_base_url is not), the real API is used.",
+    )
+    api_base_url: str | None = Field(
+        default=None,
+        description="Base URL of the API. Empty: the real API when a token is set, else a local sandbox.",
+    )
+    ca_bundle: Path | None = Field(
+        default=None, description="CA bundle to verify the API's TLS certificate. Verification is never off."
+    )
+    request_timeout_s: float = Field(default=60.0, gt=0)
+    max_retries: int = Field(default=8, ge=0, le=50, description="Retries on 429/5xx/timeouts per request.")
+    backoff_factor: float = Field(default=1.0, ge=0, description="Exponential backoff base in seconds.")
+    max_retry_delay_s: float = Field(default=120.0, gt=0)
+    graphql_page_size: int = Field(default=200, ge=1, description="GraphQL limit per page (the API allows 200).")
+    rest_page_size: int = Field(default=500, ge=1, description="REST limit per page.")
+    entities: list[str] | None = Field(default=None, description="Entities to load; empty means all.")
+    initial_date: str = Field(
+        default="2000-01-01 00:00:00",
+        description="First lastUpdateDate of a full load (API local time, YYYY-MM-DD HH:MM:SS).",
+    )
+    journal_start_date: dt.date | None = Field(
+        default=None, description="First day of the change journal to read on a full load (default: initial_date)."
+    )
+    journal_days_per_request: int = Field(default=31, ge=1, le=366)
+    source_timezone: str = Field(
+        default="Asia/Almaty",
+        description="Zone of the API's naive timestamps (UTC+6 before 2024-03-01, UTC+5 after). Unconfirmed.",
+    )
+
+    # --- destination ------------------------------------------------------------------------
+    data_dir: Path = Field(default=REPO_ROOT / "data")
+    duckdb_path: Path | None = Field(default=None, description="Warehouse file (default: <data_dir>/goszakup.duckdb).")
+    destination: str = Field(default="duckdb", description="dlt destination name (duckdb, filesystem, motherduck ...).")
+    dataset_name: str = Field(default="raw", description="Schema the raw tables land in.")
+    pipeline_name: str = Field(default="goszakup")
+    pipelines_dir: Path | None = Field(default=None, description="dlt's working folder (default: <data_dir>/dlt).")
+
+    # --- sandbox ----------------------------------------------------------------------------
+    sandbox_seed: int = Field(default=42)
+    sandbox_scale: float = Field(default=1.0, gt=0, description="1 is a small world for tests; 450 is a national year.")
+    sandbox_host: str = Field(default="127.0.0.1")
+    sandbox_port: int = Field(default=0, ge=0, le=65535, description="0 picks a free port.")
+    sandbox_rate_limit: float = Field(
+        default=0.0, ge=0, description="Requests per second before the sandbox answers 429 (0: no limit)."
+    )
+
+    # --- dataset ----------------------------------------------------------------------------
+    ocid_prefix: str = Field(
+        default="ocds-xxxxxx-goszakup",
+        description="OCDS ocid prefix. Not registered with OCP yet: a placeholder, said so in the metadata.",
+    )
+    publish_dir: Path | None = Field(default=None, description="Where versions are published (default: <data_dir>/publish).")
+    dataset_version: str | None = Field(default=None, description="SemVer override for the next published version.")
+
+    @field_validator("api_base_url")
+    @classmethod
+    def _strip_slash(cls, v: str | None) -> str | None:
+        if v is None or v == "":
+            return None
+        if not v.startswith(("http://", "https://")):
+            raise ValueError(f"GOSZAKUP_API_BASE_URL must start with http:// or https://, got {v!r}")
+        return v.rstrip("/")
+
+    @field_validator("initial_date")
+    @classmethod
+    def _check_date(cls, v: str) -> str:
+        for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d"):
+            try:
+                return dt.datetime.strptime(v, fmt).strftime("%Y-%m-%d %H:%M:%S")
+            except ValueError:
+                continue
+        raise ValueError(f"GOSZAKUP_INITIAL_DATE must look like 2024-01-31 or 2024-01-31 00:00:00, got {v!r}")
+
+    @field_validator("entities", mode="before")
+    @classmethod
+    def _split_entities(cls, v: object) -> object:
+        if isinstance(v, str):
+            return [p.strip() for p in v.split(",") if p.strip()] or None
+        return v
+
+    @model_validator(mode="after")
+    def _check_entities(self) -> Settings:
+        from pipelines.goszakup_api import entity
+
+        for name in self.entities or []:
+            entity(name)  # raises with the list of valid names
+        if self.ca_bundle is not None and not self.ca_bundle.is_file():
+            raise ValueError(f"GOSZAKUP_CA_BUNDLE points to {self.ca_bundle}, which is not a file")
+        return self
+
+    # --- derived ----------------------------------------------------------------------------
+    @property
+    def uses_sandbox(self) -> bool:
+        """True when no real API is configured: the job starts a local sandbox."""
+        return self.api_base_url is None and self.token is None
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.duckdb_path or self.data_dir / "goszakup.duckdb"
+
+    @property
+    def dlt_pipelines_dir(self) -> Path:
+        return self.pipelines_dir or self.data_dir / "dlt"
+
+    @property
+    def publish_root(self) -> Path:
+        return self.publish_dir or self.data_dir / "publish"
+
+    def resolved_base_url(self) -> str:
+        if self.api_base_url:
+            return self.api_base_url
+        if self.token is not None:
+            return REAL_API_BASE_URL
+        raise RuntimeError("no API configured: start the sandbox (pipelines.sandbox.run_sandbox) first")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (read once from the environment)."""
+    return Settings()
