@@ -1,0 +1,8 @@
+-- Lots that passed every quarantine rule, with the ocid of their announcement.
+with clean as (
+    {{ without_quarantined(ref('stg_goszakup__lots'), ref('quarantine_lots')) }}
+)
+
+select a.ocid, l.*
+from clean as l
+inner join {{ ref('int_goszakup__announcements') }} as a on a.announcement_id = l.announcement_id

@@ -1,0 +1,11 @@
+-- The organisations and people of each contracting process, with all their roles in it.
+select
+    cast(ocid as varchar) as ocid,
+    cast(party_id as varchar) as id,
+    cast(any_value(name_ru) as varchar) as name,
+    cast(any_value(scheme) as varchar) as identifier_scheme,
+    cast(any_value(identifier) as varchar) as identifier_id,
+    cast(any_value(name_ru) as varchar) as identifier_legal_name,
+    cast(list_sort(list(role)) as varchar[]) as roles
+from {{ ref('int_goszakup__party_roles') }}
+group by ocid, party_id

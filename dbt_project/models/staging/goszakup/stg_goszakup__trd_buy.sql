@@ -1,0 +1,50 @@
+-- Announcements (trd_buy): typed, renamed, codes decoded, dates with their zone; deleted ones removed.
+select
+    b.id as announcement_id,
+    b.number_anno as announcement_number,
+    b.name_ru as title_ru,
+    b.name_kz as title_kk,
+    b.total_sum as total_amount,
+    b.count_lots as lot_count,
+    b.ref_trade_methods_id as trade_method_id,
+    tm.name_ru as trade_method_name_ru,
+    b.ref_subject_type_id as subject_type_id,
+    st.name_ru as subject_type_name_ru,
+    b.customer_bin as buyer_bin,
+    b.customer_pid as buyer_pid,
+    b.customer_name_ru as buyer_name_ru,
+    b.org_bin as organizer_bin,
+    b.org_pid as organizer_pid,
+    b.org_name_ru as organizer_name_ru,
+    b.ref_buy_status_id as buy_status_id,
+    bs.name_ru as buy_status_name_ru,
+    {{ local_ts('b.start_date') }} as tender_start_at,
+    {{ local_ts('b.end_date') }} as tender_end_at,
+    {{ local_ts('b.repeat_start_date') }} as repeat_start_at,
+    {{ local_ts('b.repeat_end_date') }} as repeat_end_at,
+    {{ local_ts('b.publish_date') }} as published_at,
+    {{ local_ts('b.itogi_date_public') }} as results_published_at,
+    b.ref_type_trade_id as trade_type_id,
+    tt.name_ru as trade_type_name_ru,
+    b.disable_person_id as disabled_person_id,
+    {{ local_ts('b.discus_start_date') }} as discussion_start_at,
+    {{ local_ts('b.discus_end_date') }} as discussion_end_at,
+    b.id_supplier as single_supplier_pid,
+    b.biin_supplier as single_supplier_biin,
+    b.parent_id as parent_announcement_id,
+    b.singl_org_sign = 1 as is_single_organizer,
+    b.is_light_industry = 1 as is_light_industry,
+    b.is_construction_work = 1 as is_construction_work,
+    b.ref_spec_purchase_type_id as special_purchase_type_id,
+    {{ local_ts('b.last_update_date') }} as last_updated_at,
+    b.fin_year as financial_year,
+    b.kato as kato_code,
+    b.system_id as source_system_id,
+    {{ local_ts('b.index_date') }} as indexed_at,
+    b._dlt_id
+from {{ source('goszakup', 'trd_buy') }} as b
+left join {{ ref('stg_goszakup__ref_trade_methods') }} as tm on tm.ref_id = b.ref_trade_methods_id
+left join {{ ref('stg_goszakup__ref_subject_type') }} as st on st.ref_id = b.ref_subject_type_id
+left join {{ ref('stg_goszakup__ref_buy_status') }} as bs on bs.ref_id = b.ref_buy_status_id
+left join {{ ref('stg_goszakup__ref_type_trade') }} as tt on tt.ref_id = b.ref_type_trade_id
+where not {{ deleted_condition('trd_buy', 'id', 'b') }}

@@ -1,0 +1,131 @@
+"""``python -m pipelines run``: the main job (``make run``), executed in process.
+
+It runs the ``daily_update`` job of :mod:`pipelines.definitions` (or ``full_rebuild`` with
+``--full``) against a persistent Dagster instance in ``<data_dir>/dagster_home`` (unless
+``DAGSTER_HOME`` is set), so the run, its metadata and check results show in the UI afterwards
+(``DAGSTER_HOME=<data_dir>/dagster_home dagster dev -w workspace.yaml``). It prints the rows
+loaded, the checks, and the version published, and exits non-zero when the run fails, a check
+fails at error level, or nothing became ``latest`` because of checks.
+"""
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+
+def _value(entry: Any) -> Any:
+    return getattr(entry, "value", entry)
+
+
+def summarize(result: Any) -> dict[str, Any]:
+    """What a finished job run did, from its events: rows per raw asset, checks, version."""
+    rows: dict[str, dict[str, Any]] = {}
+    publish: dict[str, Any] = {}
+    checks = {"passed": 0, "failed_errors": [], "failed_warnings": []}
+    for event in result.all_events:
+        if event.event_type_value == "ASSET_MATERIALIZATION":
+            mat = event.event_specific_data.materialization
+            key = mat.asset_key.to_user_string()
+            meta = {k: _value(v) for k, v in mat.metadata.items()}
+            if key.startswith("raw/"):
+                rows[key] = {
+                    "loaded": meta.get("rows_loaded", 0),
+                    "held": meta.get("dagster/row_count", 0),
+                    "pages": meta.get("pages", 0),
+                }
+            elif key == "publish/dataset_version":
+                publish = meta
+        elif event.event_type_value == "ASSET_CHECK_EVALUATION":
+            evaluation = event.event_specific_data
+            name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+            if evaluation.passed:
+                checks["passed"] += 1
+            elif evaluation.severity.value == "WARN":
+                checks["failed_warnings"].append(name)
+            else:
+                checks["failed_errors"].append(name)
+    return {"rows": rows, "checks": checks, "publish": publish, "success": result.success}
+
+
+def print_summary(summary: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    table = Table(title="Raw tables")
+    for column in ("asset", "rows loaded", "rows held", "pages"):
+        table.add_column(column, justify="left" if column == "asset" else "right")
+    for key, r in sorted(summary["rows"].items()):
+        table.add_row(key, f"{r['loaded']:,}", f"{r['held']:,}", str(r["pages"]))
+    console.print(table)
+    checks = summary["checks"]
+    console.print(
+        f"checks: {checks['passed']} passed, {len(checks['failed_errors'])} failed (error), "
+        f"{len(checks['failed_warnings'])} failed (warning)"
+    )
+    for name in checks["failed_errors"]:
+        console.print(f"  error: {name}")
+    for name in checks["failed_warnings"][:20]:
+        console.print(f"  warning: {name}")
+    pub = summary["publish"]
+    if pub:
+        console.print(
+            f"version {pub.get('version')}: published={pub.get('published')} latest_moved={pub.get('latest_moved')} "
+            f"({pub.get('reason')}); {pub.get('files')} files at {pub.get('path')}; "
+            f"flags raised: {pub.get('flags_raised_total', 0)}"
+        )
+    else:
+        console.print("no version published")
+
+
+def run(full: bool = False, data_dir: str | None = None) -> int:
+    """Execute the main job in process; returns the exit code."""
+    if data_dir:
+        os.environ["GOSZAKUP_DATA_DIR"] = str(Path(data_dir).resolve())
+    from pipelines.settings import get_settings
+
+    settings = get_settings()
+    home = Path(os.environ.get("DAGSTER_HOME") or settings.data_dir / "dagster_home").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ["DAGSTER_HOME"] = str(home)
+
+    from dagster import DagsterInstance
+
+    from pipelines.definitions import defs
+
+    job = defs.resolve_job_def("full_rebuild" if full else "daily_update")
+    with DagsterInstance.get() as instance:
+        result = job.execute_in_process(instance=instance, raise_on_error=False)
+        summary = summarize(result)
+    print_summary(summary)
+    print(f"run {result.run_id} is in the Dagster instance at {home}")
+    if not result.success:
+        for event in result.all_events:
+            if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
+                print(f"error: step {event.step_key} failed: {event.step_failure_data.error.message.strip()}", file=sys.stderr)
+        return 1
+    publish = summary["publish"]
+    if summary["checks"]["failed_errors"] or not publish or publish.get("checks_passed") is False:
+        reason = publish.get("reason", "no version was published")
+        print(f"error: the build cannot become latest: {reason}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pipelines", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    run_parser = sub.add_parser("run", help="run the whole pipeline in process (make run)")
+    run_parser.add_argument("--full", action="store_true", help="full rebuild instead of the incremental update")
+    run_parser.add_argument("--data-dir", help="folder for the warehouse, dlt state, publish and dagster_home")
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        return run(full=args.full, data_dir=args.data_dir)
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,259 @@
+"""The raw layer as Dagster assets: one ``@dlt_assets`` asset per API entity (plus code tables,
+the change journal and the quarantine table), keyed ``raw/<name>`` after the table they hold.
+
+Why the asset body does not call ``DagsterDltResource.run`` as is: the source is built at run time
+(the sandbox is started, or the real API's token read, only when the step runs), and an entity's
+asset also owns its journal-deletion transformer (``<entity>_deletions``) and its lifted child
+tables (``contract`` -> ``contract_units``, ``treasury_pay``). The body selects those resources,
+runs the pipeline, removes children of deleted parents, and reports per asset: rows loaded, rows
+held, pages, records, quarantined records and retries. dagster-dlt still supplies the specs and
+the column schema shown on each asset.
+
+Source errors (HTTP 429/5xx after the connector's own retries, timeouts, connection errors,
+unreadable pages) ask Dagster for a retry with exponential backoff (``RetryRequested``);
+``@dlt_assets`` takes no ``RetryPolicy``, and a code error or a 401/403 is not worth retrying.
+"""
+
+
+import re
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import dlt
+import requests
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetSpec,
+    Config,
+    MaterializeResult,
+    MetadataValue,
+    RetryRequested,
+)
+from dagster._core.definitions.metadata.metadata_set import TableMetadataSet
+from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
+from dagster_dlt.translator import DltResourceTranslatorData
+
+from pipelines.goszakup_api import ENTITIES, REF_TABLES
+from pipelines.ingest import _quarantine_table, make_pipeline, remove_orphaned_children, warehouse_counts
+from pipelines.resources import GoszakupResource
+from pipelines.sources.goszakup import goszakup_source
+from pipelines.sources.http import LoadStats, SourceError
+
+RAW = "raw"
+GROUP = "raw"
+REFS = "refs"
+JOURNAL = "journal"
+QUARANTINE_RESOURCE = "_quarantine_schema"
+QUARANTINE_TABLE = "_quarantine"
+#: op name of the ingestion step (run config of the full-rebuild job addresses it)
+OP_NAME = "raw_goszakup"
+
+#: retries of the ingestion step on source errors, with exponential backoff
+SOURCE_RETRIES = 3
+SOURCE_RETRY_DELAY_S = 30.0
+
+_HTTP_ERROR = re.compile(r": HTTP (\d{3}) from ")
+
+
+def raw_asset_key(table: str) -> AssetKey:
+    """The asset that holds raw table ``table`` (child tables belong to their entity's asset)."""
+    for entity in ENTITIES.values():
+        if table in entity.tables():
+            return AssetKey([RAW, entity.name])
+    if table in REF_TABLES:
+        return AssetKey([RAW, REFS])
+    if table == QUARANTINE_TABLE:
+        return AssetKey([RAW, QUARANTINE_TABLE])
+    return AssetKey([RAW, table])
+
+
+def asset_tables(name: str) -> list[str]:
+    """Raw tables held by the asset ``raw/<name>``."""
+    if name in ENTITIES:
+        return ENTITIES[name].tables()
+    if name == REFS:
+        return list(REF_TABLES)
+    return [name]
+
+
+class RawTableTranslator(DagsterDltTranslator):
+    """dlt resource -> ``raw/<table>`` asset (the quarantine schema resource -> ``raw/_quarantine``)."""
+
+    def get_asset_spec(self, data: DltResourceTranslatorData) -> AssetSpec:
+        default = super().get_asset_spec(data)
+        name = data.resource.name
+        table = QUARANTINE_TABLE if name == QUARANTINE_RESOURCE else name
+        if name in ENTITIES:
+            entity = ENTITIES[name]
+            description = f"{entity.description} Tables: {', '.join(f'raw.{t}' for t in entity.tables())}."
+        elif name == REFS:
+            description = f"Code tables of /v3/refs, replaced on every load: {', '.join(REF_TABLES)}."
+        elif name == JOURNAL:
+            description = "Change journal (/v2/journal); its D actions hard-delete objects in the entity tables."
+        else:
+            description = "Records the connector refused (entity, record_id, field, reason, record)."
+        return default.replace_attributes(
+            key=AssetKey([RAW, table]),
+            deps=[],
+            group_name=GROUP,
+            description=description,
+            kinds={"dlt", "duckdb"},
+            metadata={
+                **{k: v for k, v in default.metadata.items() if not k.startswith("dagster/")},
+                **TableMetadataSet(table_name=f"{RAW}.{table}"),
+                "raw_tables": ", ".join(f"{RAW}.{t}" for t in asset_tables(table)),
+            },
+        )
+
+
+def _spec_source() -> Any:
+    """The source the asset specs are derived from (never run: the real one is built per run)."""
+    source = goszakup_source("http://spec.invalid", "spec-only")
+    source = source.with_resources(*ENTITIES, REFS, JOURNAL)
+    source.resources.add(_quarantine_table())
+    return source
+
+
+def _spec_pipeline() -> dlt.Pipeline:
+    """A never-run pipeline for the specs, in a temp folder (importing must not touch ./data)."""
+    folder = Path(tempfile.gettempdir()) / "goszakup-dagster-specs"
+    return dlt.pipeline(
+        pipeline_name="goszakup",
+        destination=dlt.destinations.duckdb(str(folder / "specs.duckdb")),
+        dataset_name=RAW,
+        pipelines_dir=str(folder),
+    )
+
+
+class IngestConfig(Config):
+    """Run config of the ingestion step."""
+
+    full_refresh: bool = False
+    """Drop the selected raw tables and their incremental cursors, then load from initial_date."""
+
+
+def is_source_error(exc: BaseException) -> bool:
+    """True when ``exc`` (or a cause) is a transient problem of the source, worth a retry."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, SourceError | requests.ConnectionError | requests.Timeout | TimeoutError):
+            return True
+        match = _HTTP_ERROR.search(str(current))
+        if match and (match.group(1) == "429" or match.group(1).startswith("5")):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+@dlt_assets(
+    dlt_source=_spec_source(),
+    dlt_pipeline=_spec_pipeline(),
+    name=OP_NAME,
+    dagster_dlt_translator=RawTableTranslator(),
+    op_tags={"goszakup/step": "ingestion"},
+)
+def raw_goszakup(
+    context: AssetExecutionContext, dlt: DagsterDltResource, goszakup: GoszakupResource, config: IngestConfig
+) -> Iterator[MaterializeResult]:
+    """Load the selected raw tables from the API (or the sandbox) into DuckDB."""
+    selected = {key.path[-1] for key in context.selected_asset_keys}
+    entities = [name for name in ENTITIES if name in selected]
+    include_journal = JOURNAL in selected or bool(entities)  # deletions need the journal
+    resources = [*entities, *(f"{name}_deletions" for name in entities)]
+    resources += [REFS] if REFS in selected else []
+    resources += [JOURNAL] if include_journal else []
+    settings = goszakup.get_settings()
+    stats = LoadStats()
+    pipeline = make_pipeline(settings)
+    try:
+        with goszakup.endpoint() as (base_url, token):
+            source = goszakup_source(
+                base_url,
+                token,
+                entities,
+                stats=stats,
+                ca_bundle=settings.ca_bundle,
+                initial_date=settings.initial_date,
+                graphql_page_size=settings.graphql_page_size,
+                rest_page_size=settings.rest_page_size,
+                journal_days_per_request=settings.journal_days_per_request,
+                timeout_s=settings.request_timeout_s,
+                max_retries=settings.max_retries,
+                backoff_factor=settings.backoff_factor,
+                max_retry_delay_s=settings.max_retry_delay_s,
+                include_refs=REFS in selected,
+                include_journal=include_journal,
+            ).with_resources(*resources)
+            # a half-extracted package of a failed attempt must not advance any cursor
+            pipeline.abort_packages()
+            context.log.info(f"loading {', '.join(resources)} from {goszakup.describe_source()}")
+            load_info = pipeline.run(
+                [source, _quarantine_table()], refresh="drop_resources" if config.full_refresh else None
+            )
+            load_info.raise_on_failed_jobs()
+    except Exception as exc:
+        if is_source_error(exc) and context.retry_number < SOURCE_RETRIES:
+            wait = SOURCE_RETRY_DELAY_S * 2**context.retry_number
+            context.log.warning(f"source error, retry {context.retry_number + 1} in {wait:.0f} s: {exc}")
+            raise RetryRequested(max_retries=SOURCE_RETRIES, seconds_to_wait=wait) from exc
+        raise
+    trace = pipeline.last_trace
+    loaded = dict(trace.last_normalize_info.row_counts) if trace and trace.last_normalize_info else {}
+    removed = remove_orphaned_children(pipeline, [ENTITIES[name] for name in entities])
+    held = warehouse_counts(pipeline)
+    refused = quarantine_counts(pipeline) if QUARANTINE_TABLE in held else {}
+    counters = stats.as_dict()
+    retries = counters["retries"]
+    for key in sorted(context.selected_asset_keys, key=lambda k: k.to_user_string()):
+        name = key.path[-1]
+        tables = asset_tables(name)
+        resource_name = QUARANTINE_RESOURCE if name == QUARANTINE_TABLE else name
+        dlt_meta = dlt.extract_resource_metadata(context, source_resource(source, resource_name), load_info, pipeline)
+        metadata: dict[str, Any] = {
+            "rows_loaded": MetadataValue.int(sum(loaded.get(t, 0) for t in tables)),
+            "dagster/row_count": MetadataValue.int(
+                sum(held.get(t, 0) for t in tables) if name == REFS else held.get(name, 0)
+            ),
+            "rows_in_warehouse": MetadataValue.json({t: held.get(t, 0) for t in tables}),
+            "pages": MetadataValue.int(counters["pages"].get(name, 0)),
+            "records_received": MetadataValue.int(
+                sum(counters["records"].get(t, 0) for t in (tables if name == REFS else [name]))
+            ),
+            "quarantined_in_warehouse": MetadataValue.int(sum(refused.get(t, 0) for t in tables)),
+            "retries_in_run": MetadataValue.json(retries),
+            "source": MetadataValue.text(goszakup.describe_source()),
+        }
+        if len(tables) > 1 and name != REFS:
+            metadata["rows_loaded_by_table"] = MetadataValue.json({t: loaded.get(t, 0) for t in tables})
+            metadata["children_removed_with_deleted_parents"] = MetadataValue.json(
+                {t: removed.get(t, 0) for t in tables[1:]}
+            )
+        if name == QUARANTINE_TABLE:
+            metadata["quarantined_by_entity"] = MetadataValue.json(refused)
+        if dlt_meta.get("dagster/column_schema") is not None:
+            metadata["dagster/column_schema"] = dlt_meta["dagster/column_schema"]
+        metadata["dagster/table_name"] = MetadataValue.text(f"{RAW}.{name}")
+        yield MaterializeResult(asset_key=key, metadata=metadata)
+
+
+def quarantine_counts(pipeline: dlt.Pipeline) -> dict[str, int]:
+    """Refused records now held in ``raw._quarantine``, per entity table."""
+    with pipeline.sql_client() as sql:
+        table = sql.make_qualified_table_name(QUARANTINE_TABLE)
+        rows = sql.execute_sql(f"SELECT entity, count(*) FROM {table} GROUP BY entity ORDER BY entity")
+    return {str(entity): int(n) for entity, n in rows or []}
+
+
+def source_resource(source: Any, name: str) -> Any:
+    """The dlt resource ``name`` of a run's source (the quarantine resource is added beside it)."""
+    if name == QUARANTINE_RESOURCE:
+        return _quarantine_table()
+    return source.resources[name]
+
+
+RAW_ASSET_KEYS: list[AssetKey] = sorted(raw_goszakup.keys, key=lambda k: k.to_user_string())

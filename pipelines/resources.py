@@ -1,0 +1,120 @@
+"""Dagster resources: where the data comes from (sandbox or real API) and the dbt CLI.
+
+Why a resource around :mod:`pipelines.settings`: every asset (ingestion, dbt, quality checks,
+publishing) must agree on one warehouse, one publish folder and one API. The resource holds only
+optional overrides (run config, tests); everything else, the token included, comes from the
+``GOSZAKUP_*`` environment through :class:`~pipelines.settings.Settings`. The token is never a
+resource field, so it never lands in run config stored by the Dagster instance.
+
+Swapping the sandbox for the real API is configuration only: set ``GOSZAKUP_TOKEN`` (or
+``GOSZAKUP_API_BASE_URL``), or give ``api_base_url`` to the resource.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from dagster import ConfigurableResource
+from dagster_dbt import DbtCliResource, DbtProject
+
+from pipelines.ingest import api_endpoint
+from pipelines.settings import REPO_ROOT, Settings, get_settings
+
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+
+
+class GoszakupResource(ConfigurableResource):
+    """The goszakup API (a local sandbox unless a real API is configured) and the data folders.
+
+    Fields left ``None`` fall back to the environment (``GOSZAKUP_*``) and the defaults of
+    :class:`~pipelines.settings.Settings`.
+    """
+
+    data_dir: str | None = None
+    duckdb_path: str | None = None
+    publish_dir: str | None = None
+    api_base_url: str | None = None
+    sandbox_scale: float | None = None
+    sandbox_seed: int | None = None
+
+    def get_settings(self) -> Settings:
+        """The effective settings: environment plus this resource's overrides."""
+        overrides: dict[str, Any] = {
+            name: value
+            for name, value in {
+                "data_dir": self.data_dir,
+                "duckdb_path": self.duckdb_path,
+                "publish_dir": self.publish_dir,
+                "api_base_url": self.api_base_url,
+                "sandbox_scale": self.sandbox_scale,
+                "sandbox_seed": self.sandbox_seed,
+            }.items()
+            if value is not None
+        }
+        return Settings(**overrides) if overrides else get_settings()
+
+    @contextlib.contextmanager
+    def endpoint(self) -> Iterator[tuple[str, str]]:
+        """(base_url, token) of the API; starts and stops the sandbox when no API is configured."""
+        with api_endpoint(self.get_settings()) as (base_url, token):
+            yield base_url, token
+
+    def describe_source(self) -> str:
+        """A token-free description of the source, for run metadata."""
+        settings = self.get_settings()
+        if settings.uses_sandbox:
+            return f"sandbox (synthetic world, seed {settings.sandbox_seed}, scale {settings.sandbox_scale:g})"
+        return settings.resolved_base_url()
+
+
+def dbt_project() -> DbtProject:
+    """The dbt project (profiles.yml lives inside it; the warehouse path comes from the env)."""
+    return DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+
+def dbt_executable() -> str:
+    """The virtualenv's ``dbt`` (``make dev`` runs ``.venv/bin/dagster`` without the venv on PATH)."""
+    candidates = [Path(sys.prefix) / "bin" / "dbt", REPO_ROOT / ".venv" / "bin" / "dbt"]
+    found = next((c for c in candidates if c.exists()), None)
+    return str(found) if found else shutil.which("dbt") or "dbt"
+
+
+def path_with_dbt() -> dict[str, str]:
+    """``PATH`` with dbt's folder first (dagster-dbt's manifest preparer looks dbt up on PATH)."""
+    folder = str(Path(dbt_executable()).parent)
+    return {"PATH": os.pathsep.join([folder, os.environ.get("PATH", "")])}
+
+
+def make_dbt_resource(project: DbtProject | None = None) -> DbtCliResource:
+    """The dbt CLI resource over the project, with the virtualenv's dbt."""
+    return DbtCliResource(project_dir=project or dbt_project(), dbt_executable=dbt_executable())
+
+
+def dbt_env(settings: Settings) -> dict[str, str]:
+    """Environment the dbt project reads (profiles.yml and dbt_project.yml ``env_var`` calls)."""
+    return {
+        "GOSZAKUP_DUCKDB_PATH": str(settings.warehouse_path.resolve()),
+        "GOSZAKUP_OCID_PREFIX": settings.ocid_prefix,
+        "GOSZAKUP_SOURCE_TIMEZONE": settings.source_timezone,
+    }
+
+
+@contextlib.contextmanager
+def patched_environ(values: dict[str, str]) -> Iterator[None]:
+    """Set environment variables for the duration of a block (dbt's subprocess inherits them)."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

@@ -1,0 +1,324 @@
+"""dlt source for the goszakup OWS API (and the sandbox that speaks the same contract).
+
+One resource per entity of ``pipelines/goszakup_api.py``, merged on its primary key:
+
+* GraphQL entities (announcements, lots, contracts, plans, applications, acts) are read
+  incrementally: the dlt cursor on ``lastUpdateDate`` (or the entity's cursor field) becomes the
+  ``[from]`` range filter, so only changed records travel. Nested lists (contract units, treasury
+  payments, plan KATO, application lots and offers) are lifted into tables of their own.
+* REST entities (participants, the RNU register) are paged with ``next_page``; REST cannot filter
+  by period, so participants are filtered client-side by their cursor.
+* Code tables (``refs/ref_*``) are replaced on every run.
+* The change journal (``/v2/journal``) is read window by window; every ``D`` (delete) action
+  becomes a hard delete of that object in its table.
+
+Records whose values break the contract's types go to ``_quarantine`` (see ``records.py``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import dlt
+from dlt.sources.helpers.rest_client import RESTClient
+from dlt.sources.helpers.rest_client.client import IgnoreResponseException
+from requests import Response
+
+from pipelines.goszakup_api import (
+    ENTITIES,
+    GRAPHQL_MAX_LIMIT,
+    JOURNAL_FIELDS,
+    REF_FIELDS,
+    REF_TABLES,
+    Child,
+    Entity,
+)
+from pipelines.sources.http import (
+    GraphQLPaginator,
+    LoadStats,
+    RestNextPagePaginator,
+    graphql_errors,
+    make_client,
+)
+from pipelines.sources.records import column_hints, explode
+
+#: New fields are recorded as new columns; a value that does not fit its column's type is never
+#: coerced into a variant column (it is quarantined before it reaches dlt, and frozen here).
+SCHEMA_CONTRACT = {"tables": "evolve", "columns": "evolve", "data_type": "freeze"}
+DELETED_FLAG = "_deleted"
+#: The same column hint on the entity resources and on the deletion transformers (a frozen data
+#: type contract refuses two different definitions of one column).
+DELETED_COLUMN = {"name": DELETED_FLAG, "data_type": "bool", "nullable": True, "hard_delete": True}
+
+
+def entity_columns(entity: Entity) -> dict[str, dict[str, Any]]:
+    """Column hints of an entity's table, shared by its resource and its deletion transformer."""
+    cols = column_hints(entity.fields)
+    cols[entity.primary_key] = {**cols[entity.primary_key], "nullable": False, "primary_key": True}
+    cols[DELETED_FLAG] = DELETED_COLUMN
+    return cols
+
+
+def _selection(fields: Sequence, children: Sequence[Child], indent: str = "    ") -> str:
+    lines = [f.camel for f in fields]
+    for child in children:
+        inner = _selection(child.fields, child.children, indent + "  ")
+        lines.append(f"{child.graphql_name} {{\n{inner}\n{indent}}}")
+    return "\n".join(indent + line for line in lines)
+
+
+def graphql_query(entity: Entity) -> str:
+    """The GraphQL document that pages through ``entity`` with every contract field selected."""
+    assert entity.graphql_root and entity.graphql_filter_input
+    return (
+        f"query($filter: {entity.graphql_filter_input}, $limit: Int, $after: Int) {{\n"
+        f"  {entity.graphql_root}(filter: $filter, limit: $limit, after: $after) {{\n"
+        f"{_selection(entity.fields, entity.children)}\n  }}\n}}"
+    )
+
+
+def to_filter_value(cursor_value: str) -> str:
+    """Cursor value (``YYYY-MM-DD HH:MM:SS``) -> GraphQL filter form with microseconds."""
+    return cursor_value if "." in cursor_value else f"{cursor_value}.000000"
+
+
+def _graphql_resource(entity: Entity, client: RESTClient, stats: LoadStats, page_size: int, initial: str) -> Any:
+    limit = min(page_size, GRAPHQL_MAX_LIMIT)
+    query = graphql_query(entity)
+
+    def pages(
+        cursor: dlt.sources.incremental[str] = dlt.sources.incremental(
+            entity.cursor, initial_value=initial, on_cursor_value_missing="include"
+        ),
+    ) -> Iterator[list[dict]]:
+        start = cursor.start_value or initial
+        variables = {"filter": {entity.cursor_filter: [to_filter_value(start)]}, "limit": limit, "after": None}
+        paginator = GraphQLPaginator(entity.name)
+        for page in client.paginate(
+            "/v3/graphql",
+            method="POST",
+            json={"query": query, "variables": variables},
+            paginator=paginator,
+            data_selector=f"data.{entity.graphql_root}",
+            hooks={"response": [_raise_for_status(entity.name), _check_graphql(entity.name, paginator)]},
+        ):
+            stats.add("pages", entity.name)
+            stats.add("records", entity.name, len(page))
+            yield list(page)
+
+    resource = dlt.resource(
+        pages,
+        name=entity.name,
+        write_disposition="merge",
+        primary_key=entity.primary_key,
+        columns=entity_columns(entity),
+        schema_contract=SCHEMA_CONTRACT,
+        parallelized=True,
+    )
+    return resource.add_yield_map(lambda record: explode(entity, record, camel_case=True))
+
+
+def _raise_for_status(entity: str) -> Any:
+    def hook(response: Response, *args: Any, **kwargs: Any) -> None:
+        if response.status_code >= 400:
+            detail = response.text[:300]
+            raise RuntimeError(
+                f"{entity}: HTTP {response.status_code} from {response.request.method} "
+                f"{response.url.split('?')[0]} after retries: {detail}"
+            )
+
+    return hook
+
+
+def _check_graphql(entity: str, paginator: GraphQLPaginator) -> Any:
+    def hook(response: Response, *args: Any, **kwargs: Any) -> None:
+        if response.status_code == 200:
+            graphql_errors(entity, paginator.page + 1, response)
+
+    return hook
+
+
+def _rest_resource(entity: Entity, client: RESTClient, stats: LoadStats, page_size: int, initial: str) -> Any:
+    assert entity.rest_path
+
+    def fetch() -> Iterator[list[dict]]:
+        for page in client.paginate(
+            entity.rest_path,
+            params={"limit": page_size},
+            paginator=RestNextPagePaginator(),
+            data_selector="items",
+            hooks={"response": [_raise_for_status(entity.name)]},
+        ):
+            stats.add("pages", entity.name)
+            stats.add("records", entity.name, len(page))
+            yield list(page)
+
+    if entity.cursor:
+
+        def pages(
+            cursor: dlt.sources.incremental[str] = dlt.sources.incremental(
+                entity.cursor, initial_value=initial, on_cursor_value_missing="include"
+            ),
+        ) -> Iterator[list[dict]]:
+            yield from fetch()
+
+    else:
+
+        def pages() -> Iterator[list[dict]]:  # type: ignore[misc]
+            yield from fetch()
+
+    resource = dlt.resource(
+        pages,
+        name=entity.name,
+        write_disposition="merge",
+        primary_key=entity.primary_key,
+        columns=entity_columns(entity),
+        schema_contract=SCHEMA_CONTRACT,
+        parallelized=True,
+    )
+    return resource.add_yield_map(lambda record: explode(entity, record, camel_case=False))
+
+
+def _refs_resource(client: RESTClient, stats: LoadStats, ref_tables: Sequence[str], page_size: int) -> Any:
+    def ignore_404(response: Response, *args: Any, **kwargs: Any) -> None:
+        if response.status_code == 404:  # a code table this API version does not have
+            raise IgnoreResponseException
+
+    @dlt.resource(
+        name="refs",
+        write_disposition="replace",
+        primary_key="id",
+        columns=column_hints(REF_FIELDS),
+        schema_contract=SCHEMA_CONTRACT,
+        parallelized=True,
+    )
+    def refs() -> Iterator[list[dict]]:
+        for name in ref_tables:
+            for page in client.paginate(
+                f"/v3/refs/{name}",
+                params={"limit": page_size},
+                paginator=RestNextPagePaginator(),
+                data_selector="items",
+                hooks={"response": [ignore_404, _raise_for_status(name)]},
+            ):
+                stats.add("pages", "refs")
+                stats.add("records", name, len(page))
+                yield dlt.mark.with_table_name(list(page), name)
+
+    return refs
+
+
+def journal_windows(start: dt.date, end: dt.date, days: int) -> Iterator[tuple[dt.date, dt.date]]:
+    """Inclusive [from, to] date windows covering start..end, each at most ``days`` long."""
+    if end < start:
+        return
+    cursor = start
+    while cursor <= end:
+        stop = min(cursor + dt.timedelta(days=days - 1), end)
+        yield cursor, stop
+        cursor = stop + dt.timedelta(days=1)
+
+
+def _journal_resource(
+    client: RESTClient, stats: LoadStats, page_size: int, initial: str, days: int, today: dt.date
+) -> Any:
+    @dlt.resource(
+        name="journal",
+        write_disposition="merge",
+        primary_key=("service_name", "object_id", "action", "date_action"),
+        columns=column_hints(JOURNAL_FIELDS),
+        schema_contract=SCHEMA_CONTRACT,
+    )
+    def journal(
+        cursor: dlt.sources.incremental[str] = dlt.sources.incremental("date_action", initial_value=initial),
+    ) -> Iterator[list[dict]]:
+        start = dt.date.fromisoformat((cursor.start_value or initial)[:10])
+        for date_from, date_to in journal_windows(start, today, days):
+            for page in client.paginate(
+                "/v2/journal",
+                params={"date_from": date_from.isoformat(), "date_to": date_to.isoformat(), "limit": page_size},
+                paginator=RestNextPagePaginator(),
+                data_selector="items",
+                hooks={"response": [_raise_for_status("journal")]},
+            ):
+                stats.add("pages", "journal")
+                stats.add("records", "journal", len(page))
+                yield list(page)
+
+    return journal
+
+
+def _deletions(journal: Any, entity: Entity) -> Any:
+    """Hard deletes for the journal's ``D`` actions on ``entity`` (dlt's ``hard_delete`` hint)."""
+    names = set(entity.journal_names)
+
+    @dlt.transformer(
+        data_from=journal,
+        name=f"{entity.name}_deletions",
+        table_name=entity.name,
+        write_disposition="merge",
+        primary_key=entity.primary_key,
+        columns=entity_columns(entity),
+    )
+    def deletions(items: list[dict]) -> Iterable[dict]:
+        return [
+            {entity.primary_key: int(item["object_id"]), DELETED_FLAG: True}
+            for item in items
+            if item.get("action") == "D" and item.get("service_name") in names
+        ]
+
+    return deletions
+
+
+@dlt.source(name="goszakup", max_table_nesting=0, schema_contract=SCHEMA_CONTRACT)
+def goszakup_source(
+    base_url: str,
+    token: str,
+    entities: Sequence[str] | None = None,
+    *,
+    stats: LoadStats | None = None,
+    ca_bundle: Path | None = None,
+    initial_date: str = "2000-01-01 00:00:00",
+    graphql_page_size: int = GRAPHQL_MAX_LIMIT,
+    rest_page_size: int = 500,
+    ref_tables: Sequence[str] = REF_TABLES,
+    journal_days_per_request: int = 366,
+    today: dt.date | None = None,
+    timeout_s: float = 60.0,
+    max_retries: int = 8,
+    backoff_factor: float = 1.0,
+    max_retry_delay_s: float = 120.0,
+    include_refs: bool = True,
+    include_journal: bool = True,
+) -> list[Any]:
+    """All resources of the goszakup API. ``token`` is used for the Authorization header only."""
+    stats = stats if stats is not None else LoadStats()
+    client = make_client(
+        base_url,
+        token,
+        stats=stats,
+        ca_bundle=ca_bundle,
+        timeout_s=timeout_s,
+        max_retries=max_retries,
+        backoff_factor=backoff_factor,
+        max_retry_delay_s=max_retry_delay_s,
+    )
+    selected = [ENTITIES[name] for name in (entities or ENTITIES)]
+    resources: list[Any] = []
+    for entity in selected:
+        if entity.default_api == "graphql":
+            resources.append(_graphql_resource(entity, client, stats, graphql_page_size, initial_date))
+        else:
+            resources.append(_rest_resource(entity, client, stats, rest_page_size, initial_date))
+    if include_refs:
+        resources.append(_refs_resource(client, stats, ref_tables, rest_page_size))
+    if include_journal:
+        journal = _journal_resource(
+            client, stats, rest_page_size, initial_date, journal_days_per_request, today or dt.date.today()
+        )
+        resources.append(journal)
+        resources.extend(_deletions(journal, entity) for entity in selected)
+    return resources

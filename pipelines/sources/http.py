@@ -1,0 +1,164 @@
+"""The HTTP side of the connector: session with retries, auth, paginators, and counters.
+
+Why not plain ``requests``: dlt's ``Client`` already retries 429/5xx/timeouts with exponential
+backoff and honours ``Retry-After``; we only add what the goszakup API needs on top:
+
+* a retry when a 200 answer carries a body that is not JSON (truncated or corrupted pages),
+* a REST paginator that treats ``next_page: ""`` as the end (dlt's ``JSONLinkPaginator`` would
+  read the empty string as "there is a next page"),
+* a GraphQL paginator that follows ``extensions.pageInfo.lastId`` in the request body,
+* counters of pages, records and retries per entity, for the run summary and Dagster metadata.
+
+The token is passed to ``BearerTokenAuth`` and nowhere else: not in URLs, not in logs.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dlt.sources.helpers.requests import Client
+from dlt.sources.helpers.rest_client import RESTClient
+from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
+from dlt.sources.helpers.rest_client.paginators import BasePaginator, JSONLinkPaginator
+from requests import Request, Response
+
+
+class SourceError(RuntimeError):
+    """An API answer the connector cannot use; the message names entity, page and reason."""
+
+
+@dataclass
+class LoadStats:
+    """Thread-safe counters of one ingestion run (entities are extracted in parallel threads)."""
+
+    pages: Counter = field(default_factory=Counter)
+    records: Counter = field(default_factory=Counter)
+    quarantined: Counter = field(default_factory=Counter)
+    retries: Counter = field(default_factory=Counter)  # by reason, e.g. "429", "503", "invalid-json"
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, counter: str, key: str, n: int = 1) -> None:
+        with self._lock:
+            getattr(self, counter)[key] += n
+
+    @property
+    def total_retries(self) -> int:
+        return sum(self.retries.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "pages": dict(sorted(self.pages.items())),
+                "records": dict(sorted(self.records.items())),
+                "quarantined": dict(sorted(self.quarantined.items())),
+                "retries": dict(sorted(self.retries.items())),
+            }
+
+
+def _body_is_not_json(response: Response | None, exception: BaseException | None) -> bool:
+    """Retry a successful status whose body does not parse (a truncated or garbled page)."""
+    if response is None or response.status_code != 200:
+        return False
+    if "json" not in response.headers.get("Content-Type", "json"):
+        return False
+    try:
+        json.loads(response.content)
+    except ValueError:
+        return True
+    return False
+
+
+def make_client(
+    base_url: str,
+    token: str,
+    *,
+    stats: LoadStats,
+    ca_bundle: Path | None = None,
+    timeout_s: float = 60.0,
+    max_retries: int = 8,
+    backoff_factor: float = 1.0,
+    max_retry_delay_s: float = 120.0,
+) -> RESTClient:
+    """A dlt ``RESTClient`` for the goszakup API with retries, auth and counters."""
+    http = Client(
+        request_timeout=timeout_s,
+        request_max_attempts=max_retries + 1,
+        request_backoff_factor=backoff_factor,
+        request_max_retry_delay=max_retry_delay_s,
+        respect_retry_after_header=True,
+        retry_condition=_body_is_not_json,
+        raise_for_status=False,  # the RESTClient's own hook raises after the retries are spent
+    )
+    session = http.session
+    # TLS verification stays on; a CA bundle may be given for private roots.
+    session.verify = str(ca_bundle) if ca_bundle else True
+
+    def count_retries(response: Response, *args: Any, **kwargs: Any) -> None:
+        if response.status_code == 429 or response.status_code >= 500:
+            stats.add("retries", str(response.status_code))
+        elif _body_is_not_json(response, None):
+            stats.add("retries", "invalid-json")
+
+    session.hooks["response"].append(count_retries)
+    return RESTClient(base_url=base_url, auth=BearerTokenAuth(token=token), session=session)
+
+
+class RestNextPagePaginator(JSONLinkPaginator):
+    """REST v3 paging: follow the relative ``next_page``; an empty string ends the walk."""
+
+    def __init__(self) -> None:
+        super().__init__(next_url_path="next_page")
+
+    def update_state(self, response: Response, data: list[Any] | None = None) -> None:
+        super().update_state(response, data)
+        if not self._next_reference:
+            self._next_reference = None
+
+
+class GraphQLPaginator(BasePaginator):
+    """GraphQL paging: pass ``extensions.pageInfo.lastId`` as ``after`` until ``hasNextPage`` is false.
+
+    The page that says ``hasNextPage: false`` is still yielded (one public client loses it).
+    A page that claims a next page but gives no ``lastId`` cannot advance: that is an error
+    naming the entity and the page, not a silent stop.
+    """
+
+    def __init__(self, entity: str) -> None:
+        super().__init__()
+        self.entity = entity
+        self.after: int | None = None
+        self.page = 0
+
+    def update_state(self, response: Response, data: list[Any] | None = None) -> None:
+        self.page += 1
+        body = response.json()
+        info = (body.get("extensions") or {}).get("pageInfo") or {}
+        has_next = bool(info.get("hasNextPage"))
+        last_id = info.get("lastId")
+        if has_next and last_id is None:
+            raise SourceError(
+                f"{self.entity}: page {self.page} says hasNextPage but carries no lastId; cannot continue"
+            )
+        if has_next and self.after is not None and last_id is not None and int(last_id) <= self.after:
+            raise SourceError(
+                f"{self.entity}: page {self.page} did not advance (lastId {last_id} after {self.after})"
+            )
+        self.after = int(last_id) if last_id is not None else self.after
+        self._has_next_page = has_next
+
+    def update_request(self, request: Request) -> None:
+        request.json = {**request.json, "variables": {**request.json["variables"], "after": self.after}}
+
+
+def graphql_errors(entity: str, page: int, response: Response) -> None:
+    """Raise a clear error for a GraphQL answer with ``errors`` (HTTP 200 with failures inside)."""
+    body = response.json()
+    if body.get("errors"):
+        messages = "; ".join(str(e.get("message", e)) for e in body["errors"])
+        raise SourceError(f"{entity}: GraphQL page {page} failed: {messages}")
+

@@ -1,0 +1,180 @@
+"""Turn API records into raw-table rows: check types against the contract, lift nested children.
+
+Why by hand: the type contract of the goszakup API lives in ``pipelines/goszakup_api.py`` and the
+rule is "a type change is not silently coerced, and nothing is lost". dlt's ``data_type: freeze``
+contract would abort the whole load on one bad value and its ``discard_row`` mode would drop the
+record silently; here a record with a value of the wrong type goes to the ``_quarantine`` table with
+the entity, the record id, the field and the reason, and the rest of the load goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import dlt
+
+from pipelines.goszakup_api import Child, Entity, Field
+
+QUARANTINE_TABLE = "_quarantine"
+_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?$")
+
+#: dlt column types for the contract's field types. Datetimes stay text: the API gives naive local
+#: times, and only staging (with the zone made explicit) turns them into timestamps.
+DLT_TYPES = {
+    "int": "bigint",
+    "float": "double",
+    "str": "text",
+    "datetime": "text",
+    "bool": "bool",
+    "int[]": "json",
+    "str[]": "json",
+}
+
+
+def column_hints(fields: tuple[Field, ...], extra: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
+    """dlt column schema for contract fields (fixes types so nothing is inferred from data)."""
+    cols = {f.name: {"name": f.name, "data_type": DLT_TYPES[f.type], "nullable": True} for f in fields}
+    for name, type_ in (extra or {}).items():
+        cols[name] = {"name": name, "data_type": type_, "nullable": True}
+    return cols
+
+
+def type_problem(field: Field, value: Any) -> str | None:
+    """Why ``value`` does not fit ``field``'s contract type, or None when it fits."""
+    if value is None:
+        return None
+    t = field.type
+    ok: bool
+    if t == "int":
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif t == "float":
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+    elif t == "str":
+        ok = isinstance(value, str)
+    elif t == "datetime":
+        ok = isinstance(value, str) and bool(_DATETIME.match(value))
+    elif t == "bool":
+        ok = isinstance(value, bool) or value in (0, 1)
+    elif t in ("int[]", "str[]"):
+        item_type = int if t == "int[]" else str
+        ok = isinstance(value, list) and all(isinstance(v, item_type) and not isinstance(v, bool) for v in value)
+    else:  # pragma: no cover - the contract only uses the types above
+        raise ValueError(f"unknown contract type {t!r} of field {field.name}")
+    if ok:
+        return None
+    shown = json.dumps(value, ensure_ascii=False)[:80]
+    return f"expected {t}, got {type(value).__name__} {shown}"
+
+
+def _normalise_list(field: Field, value: Any) -> Any:
+    """Unconfirmed form: some clients report list fields as comma-separated strings. Tolerate it."""
+    if field.type in ("int[]", "str[]") and isinstance(value, str):
+        parts = [p.strip() for p in value.split(",") if p.strip()]
+        if field.type == "int[]" and all(p.lstrip("-").isdigit() for p in parts):
+            return [int(p) for p in parts]
+        if field.type == "str[]":
+            return parts
+    return value
+
+
+def _rename(record: dict[str, Any], fields: tuple[Field, ...], children: tuple[Child, ...]) -> dict[str, Any]:
+    """GraphQL camelCase -> contract snake_case; unknown keys are kept (schema evolution records them)."""
+    by_camel = {f.camel: f.name for f in fields}
+    child_names = {c.graphql_name for c in children}
+    out: dict[str, Any] = {}
+    for key, value in record.items():
+        if key in child_names:
+            out[key] = value
+        else:
+            out[by_camel.get(key, key)] = value
+    return out
+
+
+def quarantine_row(entity: str, table: str, record_id: Any, field: str, reason: str, record: dict) -> Any:
+    """A ``_quarantine`` row, marked for its own table with its own key."""
+    row = {
+        "entity": entity,
+        "table_name": table,
+        "record_id": str(record_id),
+        "field": field,
+        "reason": reason,
+        "record": json.dumps(record, ensure_ascii=False, sort_keys=True, default=str),
+    }
+    return dlt.mark.with_hints(row, QUARANTINE_HINTS, create_table_variant=True)
+
+
+QUARANTINE_HINTS = dlt.mark.make_hints(
+    table_name=QUARANTINE_TABLE,
+    write_disposition="merge",
+    primary_key=["table_name", "record_id", "field"],
+    columns={
+        c: {
+            "name": c,
+            "data_type": "text",
+            "nullable": c in ("entity", "record"),
+            **({"primary_key": True} if c in ("table_name", "record_id", "field") else {}),
+        }
+        for c in ("entity", "table_name", "record_id", "field", "reason", "record")
+    },
+)
+
+
+def _child_hints(child: Child) -> Any:
+    columns = column_hints(child.fields, {child.parent_key: "bigint"})
+    pk = child.primary_key
+    columns[pk] = {**columns[pk], "nullable": False, "primary_key": True}
+    return dlt.mark.make_hints(
+        table_name=child.table, write_disposition="merge", primary_key=pk, columns=columns
+    )
+
+
+def _check(
+    entity: str, table: str, pk: str, fields: tuple[Field, ...], row: dict[str, Any]
+) -> tuple[dict[str, Any] | None, list[Any]]:
+    """Return the row (or None if quarantined) and its quarantine rows."""
+    problems = []
+    for f in fields:
+        if f.name in row:
+            row[f.name] = _normalise_list(f, row[f.name])
+            reason = type_problem(f, row[f.name])
+            if reason:
+                problems.append((f.name, reason))
+    record_id = row.get(pk)
+    if record_id is None:
+        problems.append((pk, "primary key is missing"))
+    if problems:
+        return None, [quarantine_row(entity, table, record_id, f, r, row) for f, r in problems]
+    return row, []
+
+
+def explode(entity: Entity, record: dict[str, Any], *, camel_case: bool) -> Iterator[Any]:
+    """One API record -> its raw row, its children's rows (own tables) and quarantine rows."""
+    row = _rename(record, entity.fields, entity.children) if camel_case else dict(record)
+    nested = {c.graphql_name: row.pop(c.graphql_name, None) for c in entity.children}
+    checked, bad = _check(entity.name, entity.name, entity.primary_key, entity.fields, row)
+    yield from bad
+    if checked is None:
+        return  # children of a refused parent are kept inside the quarantined record
+    yield checked
+    for child in entity.children:
+        yield from _explode_child(entity.name, child, nested.get(child.graphql_name), checked[entity.primary_key], camel_case)
+
+
+def _explode_child(entity: str, child: Child, items: Any, parent_id: Any, camel_case: bool) -> Iterator[Any]:
+    if not items:
+        return
+    hints = _child_hints(child)
+    for item in items:
+        row = _rename(item, child.fields, child.children) if camel_case else dict(item)
+        nested = {c.graphql_name: row.pop(c.graphql_name, None) for c in child.children}
+        row[child.parent_key] = parent_id
+        checked, bad = _check(entity, child.table, child.primary_key, child.fields, row)
+        yield from bad
+        if checked is None:
+            continue
+        yield dlt.mark.with_hints(checked, hints, create_table_variant=True)
+        for grandchild in child.children:
+            yield from _explode_child(entity, grandchild, nested.get(grandchild.graphql_name), checked[child.primary_key], camel_case)
