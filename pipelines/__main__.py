@@ -105,7 +105,10 @@ def run(full: bool = False, data_dir: str | None = None) -> int:
     if not result.success:
         for event in result.all_events:
             if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
-                print(f"error: step {event.step_key} failed: {event.step_failure_data.error.message.strip()}", file=sys.stderr)
+                print(
+                    f"error: step {event.step_key} failed: {event.step_failure_data.error.message.strip()}",
+                    file=sys.stderr,
+                )
         return 1
     publish = summary["publish"]
     if summary["checks"]["failed_errors"] or not publish or publish.get("checks_passed") is False:
@@ -119,8 +122,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pipelines", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     run_parser = sub.add_parser("run", help="run the whole pipeline in process (make run)")
-    run_parser.add_argument("--full", action="store_true", help="full rebuild instead of the incremental update")
-    run_parser.add_argument("--data-dir", help="folder for the warehouse, dlt state, publish and dagster_home")
+    run_parser.add_argument(
+        "--full", action="store_true", help="full rebuild instead of the incremental update"
+    )
+    run_parser.add_argument(
+        "--data-dir", help="folder for the warehouse, dlt state, publish and dagster_home"
+    )
     args = parser.parse_args(argv)
     if args.command == "run":
         return run(full=args.full, data_dir=args.data_dir)

@@ -211,7 +211,9 @@ PLANS = Entity(
             "plans_kato",
             "id",
             "pln_point_id",
-            _fields("id:int ref_kato_code:str ref_countries_code:str full_delivery_place_name_ru:str count:float"),
+            _fields(
+                "id:int ref_kato_code:str ref_countries_code:str full_delivery_place_name_ru:str count:float"
+            ),
         ),
     ),
     journal_names=("plans", "Plans", "plan"),

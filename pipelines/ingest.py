@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -98,6 +99,48 @@ def _quarantine_table() -> Any:
     return schema_only
 
 
+def journal_start(settings: Settings) -> dt.date:
+    """First journal day of a full load (see ``Settings.journal_start_date``)."""
+    if settings.journal_start_date:
+        return settings.journal_start_date
+    if settings.uses_sandbox:
+        from pipelines.sandbox.world import EPOCH_BASE
+
+        return EPOCH_BASE.date()
+    return dt.date.today() - dt.timedelta(days=settings.journal_lookback_days)
+
+
+def build_source(
+    settings: Settings,
+    base_url: str,
+    token: str,
+    entities: Sequence[str] | None = None,
+    *,
+    stats: LoadStats,
+    include_refs: bool = True,
+    include_journal: bool = True,
+) -> Any:
+    """The goszakup dlt source configured from ``settings`` (one place for the CLI and Dagster)."""
+    return goszakup_source(
+        base_url,
+        token,
+        entities,
+        stats=stats,
+        ca_bundle=settings.ca_bundle,
+        initial_date=settings.initial_date,
+        graphql_page_size=settings.graphql_page_size,
+        rest_page_size=settings.rest_page_size,
+        journal_days_per_request=settings.journal_days_per_request,
+        journal_start=journal_start(settings),
+        timeout_s=settings.request_timeout_s,
+        max_retries=settings.max_retries,
+        backoff_factor=settings.backoff_factor,
+        max_retry_delay_s=settings.max_retry_delay_s,
+        include_refs=include_refs,
+        include_journal=include_journal,
+    )
+
+
 def run_ingestion(
     settings: Settings,
     *,
@@ -114,21 +157,7 @@ def run_ingestion(
         if base_url is None:
             base_url, token = stack.enter_context(api_endpoint(settings))
         assert token is not None, "a token is required with an explicit base_url"
-        source = goszakup_source(
-            base_url,
-            token,
-            entities,
-            stats=stats,
-            ca_bundle=settings.ca_bundle,
-            initial_date=settings.initial_date,
-            graphql_page_size=settings.graphql_page_size,
-            rest_page_size=settings.rest_page_size,
-            journal_days_per_request=settings.journal_days_per_request,
-            timeout_s=settings.request_timeout_s,
-            max_retries=settings.max_retries,
-            backoff_factor=settings.backoff_factor,
-            max_retry_delay_s=settings.max_retry_delay_s,
-        )
+        source = build_source(settings, base_url, token, entities, stats=stats)
         pipeline = make_pipeline(settings, progress=progress)
         pipeline.run([source, _quarantine_table()])
     trace = pipeline.last_trace

@@ -69,7 +69,9 @@ class GoszakupResource(ConfigurableResource):
         """A token-free description of the source, for run metadata."""
         settings = self.get_settings()
         if settings.uses_sandbox:
-            return f"sandbox (synthetic world, seed {settings.sandbox_seed}, scale {settings.sandbox_scale:g})"
+            return (
+                f"sandbox (synthetic world, seed {settings.sandbox_seed}, scale {settings.sandbox_scale:g})"
+            )
         return settings.resolved_base_url()
 
 

@@ -44,7 +44,9 @@ class Settings(BaseSettings):
     max_retries: int = Field(default=8, ge=0, le=50, description="Retries on 429/5xx/timeouts per request.")
     backoff_factor: float = Field(default=1.0, ge=0, description="Exponential backoff base in seconds.")
     max_retry_delay_s: float = Field(default=120.0, gt=0)
-    graphql_page_size: int = Field(default=200, ge=1, description="GraphQL limit per page (the API allows 200).")
+    graphql_page_size: int = Field(
+        default=200, ge=1, description="GraphQL limit per page (the API allows 200)."
+    )
     rest_page_size: int = Field(default=500, ge=1, description="REST limit per page.")
     entities: list[str] | None = Field(default=None, description="Entities to load; empty means all.")
     initial_date: str = Field(
@@ -52,8 +54,14 @@ class Settings(BaseSettings):
         description="First lastUpdateDate of a full load (API local time, YYYY-MM-DD HH:MM:SS).",
     )
     journal_start_date: dt.date | None = Field(
-        default=None, description="First day of the change journal to read on a full load (default: initial_date)."
+        default=None,
+        description=(
+            "First day of the change journal read on a full load. Default: journal_lookback_days before "
+            "the run for the real API (a full load holds no deleted object), the first day of change "
+            "of the sandbox world."
+        ),
     )
+    journal_lookback_days: int = Field(default=7, ge=0, description="See journal_start_date.")
     journal_days_per_request: int = Field(default=31, ge=1, le=366)
     source_timezone: str = Field(
         default="Asia/Almaty",
@@ -62,15 +70,23 @@ class Settings(BaseSettings):
 
     # --- destination ------------------------------------------------------------------------
     data_dir: Path = Field(default=REPO_ROOT / "data")
-    duckdb_path: Path | None = Field(default=None, description="Warehouse file (default: <data_dir>/goszakup.duckdb).")
-    destination: str = Field(default="duckdb", description="dlt destination name (duckdb, filesystem, motherduck ...).")
+    duckdb_path: Path | None = Field(
+        default=None, description="Warehouse file (default: <data_dir>/goszakup.duckdb)."
+    )
+    destination: str = Field(
+        default="duckdb", description="dlt destination name (duckdb, filesystem, motherduck ...)."
+    )
     dataset_name: str = Field(default="raw", description="Schema the raw tables land in.")
     pipeline_name: str = Field(default="goszakup")
-    pipelines_dir: Path | None = Field(default=None, description="dlt's working folder (default: <data_dir>/dlt).")
+    pipelines_dir: Path | None = Field(
+        default=None, description="dlt's working folder (default: <data_dir>/dlt)."
+    )
 
     # --- sandbox ----------------------------------------------------------------------------
     sandbox_seed: int = Field(default=42)
-    sandbox_scale: float = Field(default=1.0, gt=0, description="1 is a small world for tests; 450 is a national year.")
+    sandbox_scale: float = Field(
+        default=1.0, gt=0, description="1 is a small world for tests; 450 is a national year."
+    )
     sandbox_host: str = Field(default="127.0.0.1")
     sandbox_port: int = Field(default=0, ge=0, le=65535, description="0 picks a free port.")
     sandbox_rate_limit: float = Field(
@@ -82,8 +98,12 @@ class Settings(BaseSettings):
         default="ocds-xxxxxx-goszakup",
         description="OCDS ocid prefix. Not registered with OCP yet: a placeholder, said so in the metadata.",
     )
-    publish_dir: Path | None = Field(default=None, description="Where versions are published (default: <data_dir>/publish).")
-    dataset_version: str | None = Field(default=None, description="SemVer override for the next published version.")
+    publish_dir: Path | None = Field(
+        default=None, description="Where versions are published (default: <data_dir>/publish)."
+    )
+    dataset_version: str | None = Field(
+        default=None, description="SemVer override for the next published version."
+    )
 
     @field_validator("api_base_url")
     @classmethod

@@ -77,13 +77,17 @@ def test_jobs_schedule_sensor(defs) -> None:
     schedule = defs.resolve_schedule_def("daily_update_schedule")
     assert schedule.cron_schedule == "0 3 * * *" and schedule.job_name == "daily_update"
     sensor = defs.resolve_sensor_def("publish_when_checks_pass")
-    assert AssetKey(["publish", "dataset_version"]) in sensor.asset_selection.resolve(defs.resolve_asset_graph())
+    assert AssetKey(["publish", "dataset_version"]) in sensor.asset_selection.resolve(
+        defs.resolve_asset_graph()
+    )
 
 
 def test_publish_waits_for_blocking_checks(graph) -> None:
     condition = graph.get(AssetKey(["publish", "dataset_version"])).automation_condition
     assert condition is not None
-    assert "all_deps_blocking_checks_passed" in str(condition.get_label() or "") or "blocking" in repr(condition)
+    assert "all_deps_blocking_checks_passed" in str(condition.get_label() or "") or "blocking" in repr(
+        condition
+    )
 
 
 def test_source_error_classification() -> None:
@@ -91,10 +95,14 @@ def test_source_error_classification() -> None:
 
     from pipelines.assets.ingestion import is_source_error
 
-    assert is_source_error(RuntimeError("contract: HTTP 503 from POST http://x/v3/graphql after retries: busy"))
+    assert is_source_error(
+        RuntimeError("contract: HTTP 503 from POST http://x/v3/graphql after retries: busy")
+    )
     assert is_source_error(RuntimeError("x: HTTP 429 from GET http://x/v3/rnu after retries"))
     wrapped = RuntimeError("pipeline failed")
     wrapped.__cause__ = requests.ConnectionError("refused")
     assert is_source_error(wrapped)
-    assert not is_source_error(RuntimeError("rnu: HTTP 401 from GET http://x/v3/rnu after retries: bad token"))
+    assert not is_source_error(
+        RuntimeError("rnu: HTTP 401 from GET http://x/v3/rnu after retries: bad token")
+    )
     assert not is_source_error(KeyError("a bug"))

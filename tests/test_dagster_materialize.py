@@ -28,7 +28,9 @@ def pipeline_run(world_path: Path, tmp_path_factory: pytest.TempPathFactory):
     shutil.copyfile(world_path, target)
     defs = build_definitions(GoszakupResource(data_dir=str(data_dir), sandbox_scale=1.0, sandbox_seed=42))
     with DagsterInstance.ephemeral() as instance:
-        result = defs.resolve_job_def("daily_update").execute_in_process(instance=instance, raise_on_error=False)
+        result = defs.resolve_job_def("daily_update").execute_in_process(
+            instance=instance, raise_on_error=False
+        )
         yield data_dir, result
 
 
@@ -50,7 +52,9 @@ def test_raw_assets_report_rows_and_pages(pipeline_run) -> None:
 
 def test_checks_ran_and_version_published(pipeline_run) -> None:
     data_dir, result = pipeline_run
-    evaluations = [e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+    evaluations = [
+        e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    ]
     names = {ev.check_name for ev in evaluations}
     assert any(n.startswith("gx_raw_") for n in names) and any(n.startswith("gx_ocds_") for n in names)
     assert len(evaluations) > 50

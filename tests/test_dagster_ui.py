@@ -39,7 +39,9 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.slow,
     pytest.mark.timeout(600),
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (.ci/run installs it)"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="Debian's chromium is not installed (.ci/run installs it)"
+    ),
 ]
 
 
@@ -50,7 +52,9 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def dagster_home(world_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path, str]]:
+def dagster_home(
+    world_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Path, Path, str]]:
     """(DAGSTER_HOME, data dir, run id) with one completed run of the daily_update job (raw/rnu)."""
     from pipelines.definitions import build_definitions
     from pipelines.resources import GoszakupResource

@@ -23,9 +23,12 @@ def admin(server, method: str, path: str, **kwargs):
 
 def raw_counts(db: Path) -> dict[str, int]:
     with duckdb.connect(str(db), read_only=True) as con:
-        tables = [r[0] for r in con.execute(
-            "select table_name from information_schema.tables where table_schema = 'raw'"
-        ).fetchall()]
+        tables = [
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'raw'"
+            ).fetchall()
+        ]
         return {t: con.execute(f'select count(*) from raw."{t}"').fetchone()[0] for t in tables}
 
 
@@ -51,7 +54,9 @@ def assert_matches_sandbox(server, db: Path) -> None:
     served = admin(server, "GET", "/_sandbox/counts")
     held = raw_counts(db)
     for table in [*all_raw_tables(), *REF_TABLES]:
-        assert held.get(table, 0) == served[table], f"{table}: warehouse {held.get(table)} vs sandbox {served[table]}"
+        assert held.get(table, 0) == served[table], (
+            f"{table}: warehouse {held.get(table)} vs sandbox {served[table]}"
+        )
 
 
 def test_full_load_matches_what_the_sandbox_serves(sandbox, tmp_path: Path) -> None:
@@ -63,10 +68,12 @@ def test_full_load_matches_what_the_sandbox_serves(sandbox, tmp_path: Path) -> N
     assert all(n == 0 for n in duplicate_keys(db).values())
     # datetimes stay naive local strings in raw; lists are JSON
     with duckdb.connect(str(db), read_only=True) as con:
-        types = dict(con.execute(
-            "select column_name, data_type from information_schema.columns "
-            "where table_schema='raw' and table_name='lots'"
-        ).fetchall())
+        types = dict(
+            con.execute(
+                "select column_name, data_type from information_schema.columns "
+                "where table_schema='raw' and table_name='lots'"
+            ).fetchall()
+        )
     assert types["last_update_date"] == "VARCHAR"
     assert types["point_list"] == "JSON"
 
@@ -75,7 +82,12 @@ def test_incremental_run_loads_only_changed_rows_and_applies_deletions(sandbox, 
     settings = settings_for(tmp_path)
     first = run_ingestion(settings, base_url=sandbox.url, token=sandbox.token)
     changes = admin(sandbox, "POST", "/_sandbox/advance", params={"epochs": 1})
-    journal = admin(sandbox, "GET", "/v2/journal", params={"date_from": "2000-01-01", "date_to": "2100-01-01", "limit": 500})
+    journal = admin(
+        sandbox,
+        "GET",
+        "/v2/journal",
+        params={"date_from": "2000-01-01", "date_to": "2100-01-01", "limit": 500},
+    )
     deleted = [j for j in journal["items"] if j["action"] == "D"]
     assert deleted, "the sandbox's epoch should delete something"
 
@@ -94,10 +106,15 @@ def test_incremental_run_loads_only_changed_rows_and_applies_deletions(sandbox, 
         for item in deleted:
             entity = services[item["service_name"]]
             hits = con.execute(
-                f'select count(*) from raw."{entity.name}" where "{entity.primary_key}" = ?', [item["object_id"]]
+                f'select count(*) from raw."{entity.name}" where "{entity.primary_key}" = ?',
+                [item["object_id"]],
             ).fetchone()[0]
-            assert hits == 0, f"{entity.name} {item['object_id']} was deleted in the journal but is still loaded"
-        assert con.execute("select count(*) from raw.journal where action = 'D'").fetchone()[0] == len(deleted)
+            assert hits == 0, (
+                f"{entity.name} {item['object_id']} was deleted in the journal but is still loaded"
+            )
+        assert con.execute("select count(*) from raw.journal where action = 'D'").fetchone()[0] == len(
+            deleted
+        )
 
     third = run_ingestion(settings, base_url=sandbox.url, token=sandbox.token)
     assert all(n == 0 for n in duplicate_keys(db).values())
@@ -107,10 +124,14 @@ def test_incremental_run_loads_only_changed_rows_and_applies_deletions(sandbox, 
 def test_429_storm_is_retried_and_nothing_is_lost(world_copy: Path, tmp_path: Path) -> None:
     from pipelines.sandbox.server import run_sandbox
 
-    faults = [{"kind": "429", "path_prefix": "/v3/graphql", "after_requests": 3, "count": 6, "retry_after": 1}]
+    faults = [
+        {"kind": "429", "path_prefix": "/v3/graphql", "after_requests": 3, "count": 6, "retry_after": 1}
+    ]
     with run_sandbox(world_copy, faults=faults) as server:
         result = run_ingestion(
-            settings_for(tmp_path, backoff_factor=0.05), base_url=server.url, token=server.token,
+            settings_for(tmp_path, backoff_factor=0.05),
+            base_url=server.url,
+            token=server.token,
         )
         assert result.stats.retries["429"] == 6
         assert_matches_sandbox(server, tmp_path / "goszakup.duckdb")
@@ -118,4 +139,6 @@ def test_429_storm_is_retried_and_nothing_is_lost(world_copy: Path, tmp_path: Pa
 
 def test_wrong_token_fails_with_a_clear_error(sandbox, tmp_path: Path) -> None:
     with pytest.raises(Exception, match="401"):
-        run_ingestion(settings_for(tmp_path, max_retries=0), base_url=sandbox.url, token="wrong", entities=["rnu"])
+        run_ingestion(
+            settings_for(tmp_path, max_retries=0), base_url=sandbox.url, token="wrong", entities=["rnu"]
+        )

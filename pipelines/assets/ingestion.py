@@ -14,7 +14,6 @@ unreadable pages) ask Dagster for a retry with exponential backoff (``RetryReque
 ``@dlt_assets`` takes no ``RetryPolicy``, and a code error or a 401/403 is not worth retrying.
 """
 
-
 import re
 import tempfile
 from collections.abc import Iterator
@@ -37,7 +36,13 @@ from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 
 from pipelines.goszakup_api import ENTITIES, REF_TABLES
-from pipelines.ingest import _quarantine_table, make_pipeline, remove_orphaned_children, warehouse_counts
+from pipelines.ingest import (
+    _quarantine_table,
+    build_source,
+    make_pipeline,
+    remove_orphaned_children,
+    warehouse_counts,
+)
 from pipelines.resources import GoszakupResource
 from pipelines.sources.goszakup import goszakup_source
 from pipelines.sources.http import LoadStats, SourceError
@@ -92,7 +97,9 @@ class RawTableTranslator(DagsterDltTranslator):
         elif name == REFS:
             description = f"Code tables of /v3/refs, replaced on every load: {', '.join(REF_TABLES)}."
         elif name == JOURNAL:
-            description = "Change journal (/v2/journal); its D actions hard-delete objects in the entity tables."
+            description = (
+                "Change journal (/v2/journal); its D actions hard-delete objects in the entity tables."
+            )
         else:
             description = "Records the connector refused (entity, record_id, field, reason, record)."
         return default.replace_attributes(
@@ -141,10 +148,10 @@ def is_source_error(exc: BaseException) -> bool:
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if isinstance(current, SourceError | requests.ConnectionError | requests.Timeout | TimeoutError):
-            return True
         match = _HTTP_ERROR.search(str(current))
-        if match and (match.group(1) == "429" or match.group(1).startswith("5")):
+        if match:  # an HTTP status left after the connector's retries: only 429 and 5xx may pass
+            return match.group(1) == "429" or match.group(1).startswith("5")
+        if isinstance(current, SourceError | requests.ConnectionError | requests.Timeout | TimeoutError):
             return True
         current = current.__cause__ or current.__context__
     return False
@@ -172,20 +179,12 @@ def raw_goszakup(
     pipeline = make_pipeline(settings)
     try:
         with goszakup.endpoint() as (base_url, token):
-            source = goszakup_source(
+            source = build_source(
+                settings,
                 base_url,
                 token,
                 entities,
                 stats=stats,
-                ca_bundle=settings.ca_bundle,
-                initial_date=settings.initial_date,
-                graphql_page_size=settings.graphql_page_size,
-                rest_page_size=settings.rest_page_size,
-                journal_days_per_request=settings.journal_days_per_request,
-                timeout_s=settings.request_timeout_s,
-                max_retries=settings.max_retries,
-                backoff_factor=settings.backoff_factor,
-                max_retry_delay_s=settings.max_retry_delay_s,
                 include_refs=REFS in selected,
                 include_journal=include_journal,
             ).with_resources(*resources)
@@ -213,7 +212,9 @@ def raw_goszakup(
         name = key.path[-1]
         tables = asset_tables(name)
         resource_name = QUARANTINE_RESOURCE if name == QUARANTINE_TABLE else name
-        dlt_meta = dlt.extract_resource_metadata(context, source_resource(source, resource_name), load_info, pipeline)
+        dlt_meta = dlt.extract_resource_metadata(
+            context, source_resource(source, resource_name), load_info, pipeline
+        )
         metadata: dict[str, Any] = {
             "rows_loaded": MetadataValue.int(sum(loaded.get(t, 0) for t in tables)),
             "dagster/row_count": MetadataValue.int(

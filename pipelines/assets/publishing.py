@@ -20,11 +20,11 @@ from dagster import (
     AssetCheckExecutionContext,
     AssetCheckKey,
     AssetCheckResult,
+    AssetChecksDefinition,
     AssetCheckSeverity,
     AssetExecutionContext,
     AssetKey,
     AssetsDefinition,
-    AssetChecksDefinition,
     AutomationCondition,
     MaterializeResult,
     MetadataValue,
@@ -52,7 +52,9 @@ def summarize_checks(instance: Any, check_keys: Sequence[AssetCheckKey]) -> tupl
     for key in sorted(check_keys, key=lambda k: k.to_user_string()):
         name = key.to_user_string()
         origin = "great_expectations" if key.name.startswith("gx_") else "dbt_tests"
-        counts = by_origin.setdefault(origin, {"checks": 0, "passed": 0, "failed_errors": 0, "failed_warnings": 0})
+        counts = by_origin.setdefault(
+            origin, {"checks": 0, "passed": 0, "failed_errors": 0, "failed_warnings": 0}
+        )
         counts["checks"] += 1
         record = records.get(key)
         evaluation = _evaluation(record)
@@ -188,7 +190,9 @@ def snapshot_verifies(context: AssetCheckExecutionContext, goszakup: GoszakupRes
     path_value = materialization.metadata.get("path") if materialization else None
     path = getattr(path_value, "value", None) or getattr(path_value, "path", None)
     if not path:
-        return AssetCheckResult(passed=False, metadata={"problem": MetadataValue.text("no published version")})
+        return AssetCheckResult(
+            passed=False, metadata={"problem": MetadataValue.text("no published version")}
+        )
     problems = verify_version(Path(path))
     return AssetCheckResult(
         passed=not problems,

@@ -21,9 +21,9 @@ from dagster import (
     AssetCheckExecutionContext,
     AssetCheckKey,
     AssetCheckResult,
+    AssetChecksDefinition,
     AssetCheckSeverity,
     AssetCheckSpec,
-    AssetChecksDefinition,
     AssetKey,
     MetadataValue,
     multi_asset_check,
@@ -97,7 +97,9 @@ def build_layer_check(layer: str, tables: dict[str, AssetKey]) -> AssetChecksDef
         can_subset=True,
         description=f"Great Expectations suites of the {layer} layer",
     )
-    def _layer_check(context: AssetCheckExecutionContext, goszakup: GoszakupResource) -> Iterator[AssetCheckResult]:
+    def _layer_check(
+        context: AssetCheckExecutionContext, goszakup: GoszakupResource
+    ) -> Iterator[AssetCheckResult]:
         from expectations import asset_check_outcome, validate_table
 
         settings = goszakup.get_settings()

@@ -11,7 +11,6 @@ not committed, so a clean clone parses once), and under ``dagster dev`` on every
 (``prepare_if_dev``).
 """
 
-
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ from dagster_dbt import (
 from dagster_dbt.dbt_project import using_dagster_dev
 
 from pipelines.assets.ingestion import raw_asset_key
-from pipelines.resources import GoszakupResource, dbt_env, dbt_project, path_with_dbt, patched_environ
+from pipelines.resources import GoszakupResource, dbt_env, dbt_project, patched_environ, path_with_dbt
 
 #: op name of the dbt step (run config of the full-rebuild job addresses it)
 OP_NAME = "dbt_models"

@@ -40,10 +40,10 @@ from pipelines.sources.http import (
     GraphQLPaginator,
     LoadStats,
     RestNextPagePaginator,
-    graphql_errors,
     make_client,
+    response_hooks,
 )
-from pipelines.sources.records import column_hints, explode
+from pipelines.sources.records import column_hints, explode_page
 
 #: New fields are recorded as new columns; a value that does not fit its column's type is never
 #: coerced into a variant column (it is quarantined before it reaches dlt, and frozen here).
@@ -85,7 +85,9 @@ def to_filter_value(cursor_value: str) -> str:
     return cursor_value if "." in cursor_value else f"{cursor_value}.000000"
 
 
-def _graphql_resource(entity: Entity, client: RESTClient, stats: LoadStats, page_size: int, initial: str) -> Any:
+def _graphql_resource(
+    entity: Entity, client: RESTClient, stats: LoadStats, page_size: int, initial: str
+) -> Any:
     limit = min(page_size, GRAPHQL_MAX_LIMIT)
     query = graphql_query(entity)
 
@@ -95,7 +97,11 @@ def _graphql_resource(entity: Entity, client: RESTClient, stats: LoadStats, page
         ),
     ) -> Iterator[list[dict]]:
         start = cursor.start_value or initial
-        variables = {"filter": {entity.cursor_filter: [to_filter_value(start)]}, "limit": limit, "after": None}
+        variables = {
+            "filter": {entity.cursor_filter: [to_filter_value(start)]},
+            "limit": limit,
+            "after": None,
+        }
         paginator = GraphQLPaginator(entity.name)
         for page in client.paginate(
             "/v3/graphql",
@@ -103,13 +109,13 @@ def _graphql_resource(entity: Entity, client: RESTClient, stats: LoadStats, page
             json={"query": query, "variables": variables},
             paginator=paginator,
             data_selector=f"data.{entity.graphql_root}",
-            hooks={"response": [_raise_for_status(entity.name), _check_graphql(entity.name, paginator)]},
+            hooks=response_hooks(entity.name, stats),
         ):
             stats.add("pages", entity.name)
             stats.add("records", entity.name, len(page))
-            yield list(page)
+            yield from explode_page(entity, list(page), camel_case=True)
 
-    resource = dlt.resource(
+    return dlt.resource(
         pages,
         name=entity.name,
         write_disposition="merge",
@@ -118,27 +124,6 @@ def _graphql_resource(entity: Entity, client: RESTClient, stats: LoadStats, page
         schema_contract=SCHEMA_CONTRACT,
         parallelized=True,
     )
-    return resource.add_yield_map(lambda record: explode(entity, record, camel_case=True))
-
-
-def _raise_for_status(entity: str) -> Any:
-    def hook(response: Response, *args: Any, **kwargs: Any) -> None:
-        if response.status_code >= 400:
-            detail = response.text[:300]
-            raise RuntimeError(
-                f"{entity}: HTTP {response.status_code} from {response.request.method} "
-                f"{response.url.split('?')[0]} after retries: {detail}"
-            )
-
-    return hook
-
-
-def _check_graphql(entity: str, paginator: GraphQLPaginator) -> Any:
-    def hook(response: Response, *args: Any, **kwargs: Any) -> None:
-        if response.status_code == 200:
-            graphql_errors(entity, paginator.page + 1, response)
-
-    return hook
 
 
 def _rest_resource(entity: Entity, client: RESTClient, stats: LoadStats, page_size: int, initial: str) -> Any:
@@ -148,13 +133,13 @@ def _rest_resource(entity: Entity, client: RESTClient, stats: LoadStats, page_si
         for page in client.paginate(
             entity.rest_path,
             params={"limit": page_size},
-            paginator=RestNextPagePaginator(),
+            paginator=RestNextPagePaginator(entity.name),
             data_selector="items",
-            hooks={"response": [_raise_for_status(entity.name)]},
+            hooks=response_hooks(entity.name, stats),
         ):
             stats.add("pages", entity.name)
             stats.add("records", entity.name, len(page))
-            yield list(page)
+            yield from explode_page(entity, list(page), camel_case=False)
 
     if entity.cursor:
 
@@ -170,7 +155,7 @@ def _rest_resource(entity: Entity, client: RESTClient, stats: LoadStats, page_si
         def pages() -> Iterator[list[dict]]:  # type: ignore[misc]
             yield from fetch()
 
-    resource = dlt.resource(
+    return dlt.resource(
         pages,
         name=entity.name,
         write_disposition="merge",
@@ -179,7 +164,6 @@ def _rest_resource(entity: Entity, client: RESTClient, stats: LoadStats, page_si
         schema_contract=SCHEMA_CONTRACT,
         parallelized=True,
     )
-    return resource.add_yield_map(lambda record: explode(entity, record, camel_case=False))
 
 
 def _refs_resource(client: RESTClient, stats: LoadStats, ref_tables: Sequence[str], page_size: int) -> Any:
@@ -200,9 +184,9 @@ def _refs_resource(client: RESTClient, stats: LoadStats, ref_tables: Sequence[st
             for page in client.paginate(
                 f"/v3/refs/{name}",
                 params={"limit": page_size},
-                paginator=RestNextPagePaginator(),
+                paginator=RestNextPagePaginator(name),
                 data_selector="items",
-                hooks={"response": [ignore_404, _raise_for_status(name)]},
+                hooks=response_hooks(name, stats, ignore_404),
             ):
                 stats.add("pages", "refs")
                 stats.add("records", name, len(page))
@@ -239,10 +223,14 @@ def _journal_resource(
         for date_from, date_to in journal_windows(start, today, days):
             for page in client.paginate(
                 "/v2/journal",
-                params={"date_from": date_from.isoformat(), "date_to": date_to.isoformat(), "limit": page_size},
-                paginator=RestNextPagePaginator(),
+                params={
+                    "date_from": date_from.isoformat(),
+                    "date_to": date_to.isoformat(),
+                    "limit": page_size,
+                },
+                paginator=RestNextPagePaginator("journal"),
                 data_selector="items",
-                hooks={"response": [_raise_for_status("journal")]},
+                hooks=response_hooks("journal", stats),
             ):
                 stats.add("pages", "journal")
                 stats.add("records", "journal", len(page))
@@ -285,7 +273,8 @@ def goszakup_source(
     graphql_page_size: int = GRAPHQL_MAX_LIMIT,
     rest_page_size: int = 500,
     ref_tables: Sequence[str] = REF_TABLES,
-    journal_days_per_request: int = 366,
+    journal_days_per_request: int = 31,
+    journal_start: dt.date | None = None,
     today: dt.date | None = None,
     timeout_s: float = 60.0,
     max_retries: int = 8,
@@ -294,12 +283,15 @@ def goszakup_source(
     include_refs: bool = True,
     include_journal: bool = True,
 ) -> list[Any]:
-    """All resources of the goszakup API. ``token`` is used for the Authorization header only."""
+    """All resources of the goszakup API. ``token`` is used for the Authorization header only.
+
+    ``journal_start`` is the first journal day read when the journal has no cursor yet (a full
+    load): the API serves no deleted object, so older deletions have nothing left to delete.
+    """
     stats = stats if stats is not None else LoadStats()
     client = make_client(
         base_url,
         token,
-        stats=stats,
         ca_bundle=ca_bundle,
         timeout_s=timeout_s,
         max_retries=max_retries,
@@ -317,7 +309,12 @@ def goszakup_source(
         resources.append(_refs_resource(client, stats, ref_tables, rest_page_size))
     if include_journal:
         journal = _journal_resource(
-            client, stats, rest_page_size, initial_date, journal_days_per_request, today or dt.date.today()
+            client,
+            stats,
+            rest_page_size,
+            f"{journal_start.isoformat()} 00:00:00" if journal_start else initial_date,
+            journal_days_per_request,
+            today or dt.date.today(),
         )
         resources.append(journal)
         resources.extend(_deletions(journal, entity) for entity in selected)

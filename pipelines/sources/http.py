@@ -77,14 +77,13 @@ def make_client(
     base_url: str,
     token: str,
     *,
-    stats: LoadStats,
     ca_bundle: Path | None = None,
     timeout_s: float = 60.0,
     max_retries: int = 8,
     backoff_factor: float = 1.0,
     max_retry_delay_s: float = 120.0,
 ) -> RESTClient:
-    """A dlt ``RESTClient`` for the goszakup API with retries, auth and counters."""
+    """A dlt ``RESTClient`` for the goszakup API with retries (429, 5xx, unreadable pages) and auth."""
     http = Client(
         request_timeout=timeout_s,
         request_max_attempts=max_retries + 1,
@@ -92,11 +91,34 @@ def make_client(
         request_max_retry_delay=max_retry_delay_s,
         respect_retry_after_header=True,
         retry_condition=_body_is_not_json,
-        raise_for_status=False,  # the RESTClient's own hook raises after the retries are spent
+        raise_for_status=False,  # the paginators raise once the retries are spent
     )
     session = http.session
     # TLS verification stays on; a CA bundle may be given for private roots.
     session.verify = str(ca_bundle) if ca_bundle else True
+
+    return RESTClient(base_url=base_url, auth=BearerTokenAuth(token=token), session=session)
+
+
+def fail_on_status(name: str, response: Response) -> None:
+    """Raise a clear error for an HTTP error status that is left after the retries.
+
+    Called from the paginators, which see a response only after the client's retries are spent:
+    a request hook would see every attempt and raise before a 429 or 5xx could be retried.
+    """
+    if response.status_code >= 400:
+        raise SourceError(
+            f"{name}: HTTP {response.status_code} from {response.request.method} "
+            f"{response.url.split('?')[0]} after retries: {response.text[:300]}"
+        )
+
+
+def response_hooks(name: str, stats: LoadStats, *first: Any) -> dict[str, list[Any]]:
+    """Request hooks of every call: count retried answers, fail at once on a hopeless status.
+
+    They run on every attempt (inside the retrying ``send``). Request hooks replace the
+    session's in ``requests``, so they are given per request, not set on the session.
+    """
 
     def count_retries(response: Response, *args: Any, **kwargs: Any) -> None:
         if response.status_code == 429 or response.status_code >= 500:
@@ -104,17 +126,22 @@ def make_client(
         elif _body_is_not_json(response, None):
             stats.add("retries", "invalid-json")
 
-    session.hooks["response"].append(count_retries)
-    return RESTClient(base_url=base_url, auth=BearerTokenAuth(token=token), session=session)
+    def fail_unless_retryable(response: Response, *args: Any, **kwargs: Any) -> None:
+        if 400 <= response.status_code < 500 and response.status_code not in (429, 404):
+            fail_on_status(name, response)
+
+    return {"response": [*first, count_retries, fail_unless_retryable]}
 
 
 class RestNextPagePaginator(JSONLinkPaginator):
     """REST v3 paging: follow the relative ``next_page``; an empty string ends the walk."""
 
-    def __init__(self) -> None:
+    def __init__(self, name: str = "rest") -> None:
         super().__init__(next_url_path="next_page")
+        self.name = name
 
     def update_state(self, response: Response, data: list[Any] | None = None) -> None:
+        fail_on_status(self.name, response)
         super().update_state(response, data)
         if not self._next_reference:
             self._next_reference = None
@@ -136,6 +163,8 @@ class GraphQLPaginator(BasePaginator):
 
     def update_state(self, response: Response, data: list[Any] | None = None) -> None:
         self.page += 1
+        fail_on_status(self.entity, response)
+        graphql_errors(self.entity, self.page, response)
         body = response.json()
         info = (body.get("extensions") or {}).get("pageInfo") or {}
         has_next = bool(info.get("hasNextPage"))
@@ -161,4 +190,3 @@ def graphql_errors(entity: str, page: int, response: Response) -> None:
     if body.get("errors"):
         messages = "; ".join(str(e.get("message", e)) for e in body["errors"])
         raise SourceError(f"{entity}: GraphQL page {page} failed: {messages}")
-
