@@ -85,9 +85,13 @@ def run(full: bool = False, data_dir: str | None = None) -> int:
     """Execute the main job in process; returns the exit code."""
     if data_dir:
         os.environ["GOSZAKUP_DATA_DIR"] = str(Path(data_dir).resolve())
-    from pipelines.settings import get_settings
+    from pipelines.settings import InvalidSettings, get_settings
 
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except InvalidSettings as exc:
+        print(f"error: invalid settings:\n{exc}", file=sys.stderr)
+        return 2
     home = Path(os.environ.get("DAGSTER_HOME") or settings.data_dir / "dagster_home").resolve()
     home.mkdir(parents=True, exist_ok=True)
     os.environ["DAGSTER_HOME"] = str(home)

@@ -21,10 +21,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import dlt
-from pydantic import ValidationError
 
 from pipelines.goszakup_api import ENTITIES, Entity
-from pipelines.settings import SANDBOX_TOKEN, Settings
+from pipelines.settings import SANDBOX_TOKEN, InvalidSettings, Settings, load_settings
 from pipelines.sources.goszakup import goszakup_source
 from pipelines.sources.http import LoadStats
 from pipelines.sources.records import QUARANTINE_HINTS
@@ -265,11 +264,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.data_dir:
         overrides["data_dir"] = args.data_dir
     try:
-        settings = Settings(**overrides)
-    except ValidationError as exc:
-        for err in exc.errors():
-            where = ".".join(str(p) for p in err["loc"]) or "settings"
-            print(f"error: {where}: {err['msg']}", file=sys.stderr)
+        settings = load_settings(**overrides)
+    except InvalidSettings as exc:
+        print(f"error: invalid settings:\n{exc}", file=sys.stderr)
         return 2
     progress = None if args.no_progress or not sys.stderr.isatty() else "tqdm"
     try:

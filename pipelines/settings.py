@@ -13,9 +13,11 @@ from __future__ import annotations
 import datetime as dt
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as EnvParseError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REAL_API_BASE_URL = "https://ows.goszakup.gov.kz"
@@ -119,10 +121,13 @@ class Settings(BaseSettings):
     def _check_date(cls, v: str) -> str:
         for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d"):
             try:
-                return dt.datetime.strptime(v, fmt).strftime("%Y-%m-%d %H:%M:%S")
+                parsed = dt.datetime.strptime(v, fmt)
             except ValueError:
                 continue
-        raise ValueError(f"GOSZAKUP_INITIAL_DATE must look like 2024-01-31 or 2024-01-31 00:00:00, got {v!r}")
+            if parsed.date() > dt.date.today():
+                raise ValueError(f"{v!r} is in the future: a load cannot start after today")
+            return parsed.strftime("%Y-%m-%d %H:%M:%S")
+        raise ValueError(f"must look like 2024-01-31 or 2024-01-31 00:00:00, got {v!r}")
 
     @field_validator("entities", mode="before")
     @classmethod
@@ -137,6 +142,8 @@ class Settings(BaseSettings):
 
         for name in self.entities or []:
             entity(name)  # raises with the list of valid names
+        if self.journal_start_date is not None and self.journal_start_date > dt.date.today():
+            raise ValueError(f"GOSZAKUP_JOURNAL_START_DATE {self.journal_start_date} is in the future")
         if self.ca_bundle is not None and not self.ca_bundle.is_file():
             raise ValueError(f"GOSZAKUP_CA_BUNDLE points to {self.ca_bundle}, which is not a file")
         return self
@@ -167,7 +174,32 @@ class Settings(BaseSettings):
         raise RuntimeError("no API configured: start the sandbox (pipelines.sandbox.run_sandbox) first")
 
 
+class InvalidSettings(ValueError):
+    """Settings that do not validate, described one line per problem with the variable's name."""
+
+
+def describe_errors(exc: ValidationError) -> str:
+    """``GOSZAKUP_<NAME>: problem`` lines for a pydantic validation error (no traceback)."""
+    lines = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"])
+        name = f"GOSZAKUP_{where.upper()}" if where else "settings"
+        message = str(err["msg"]).removeprefix("Value error, ")
+        lines.append(f"{name}: {message} (got {err.get('input')!r})" if where else message)
+    return "\n".join(lines)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment plus ``overrides``; invalid values raise ``InvalidSettings``."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise InvalidSettings(describe_errors(exc)) from None
+    except EnvParseError as exc:  # a GOSZAKUP_* value that is not even parseable
+        raise InvalidSettings(str(exc)) from None
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process-wide settings (read once from the environment)."""
-    return Settings()
+    return load_settings()

@@ -6,57 +6,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
-import requests
 
-from pipelines.goszakup_api import ENTITIES, REF_TABLES, all_raw_tables
+from pipelines.goszakup_api import ENTITIES
 from pipelines.ingest import run_ingestion
 from tests.conftest import settings_for
-
-
-def admin(server, method: str, path: str, **kwargs):
-    response = requests.request(
-        method, server.url + path, headers={"Authorization": f"Bearer {server.token}"}, timeout=60, **kwargs
-    )
-    response.raise_for_status()
-    return response.json()
-
-
-def raw_counts(db: Path) -> dict[str, int]:
-    with duckdb.connect(str(db), read_only=True) as con:
-        tables = [
-            r[0]
-            for r in con.execute(
-                "select table_name from information_schema.tables where table_schema = 'raw'"
-            ).fetchall()
-        ]
-        return {t: con.execute(f'select count(*) from raw."{t}"').fetchone()[0] for t in tables}
-
-
-def duplicate_keys(db: Path) -> dict[str, int]:
-    """Rows sharing a primary key, per entity and child table (must all be zero)."""
-    keys = {e.name: e.primary_key for e in ENTITIES.values()}
-    for e in ENTITIES.values():
-        stack = list(e.children)
-        while stack:
-            c = stack.pop()
-            keys[c.table] = c.primary_key
-            stack.extend(c.children)
-    out = {}
-    with duckdb.connect(str(db), read_only=True) as con:
-        for table, pk in keys.items():
-            out[table] = con.execute(
-                f'select count(*) - count(distinct "{pk}") from raw."{table}"'
-            ).fetchone()[0]
-    return out
-
-
-def assert_matches_sandbox(server, db: Path) -> None:
-    served = admin(server, "GET", "/_sandbox/counts")
-    held = raw_counts(db)
-    for table in [*all_raw_tables(), *REF_TABLES]:
-        assert held.get(table, 0) == served[table], (
-            f"{table}: warehouse {held.get(table)} vs sandbox {served[table]}"
-        )
+from tests.helpers import admin, assert_matches_sandbox, duplicate_keys, raw_counts
 
 
 def test_full_load_matches_what_the_sandbox_serves(sandbox, tmp_path: Path) -> None:

@@ -79,7 +79,7 @@ from {{ source('goszakup', table) }}
         q.field,
         q.reason,
         -- a record the source deleted leaves the dataset: only its id and the reason stay
-        case when q.rule = 'deleted_at_source' then null else to_json(r) end as record
+        case when q.rule = 'deleted_at_source' then null else {{ without_personal_data('to_json(r)') }} end as record
     from {{ rules_cte }} as q
     left join {{ source('goszakup', entity) }} as r on r._dlt_id = q.raw_row_id
 {%- endmacro %}
@@ -136,4 +136,13 @@ from {{ source('goszakup', table) }}
 {% macro without_quarantined(staging_relation, quarantine_relation) -%}
     select * from {{ staging_relation }}
     where _dlt_id not in (select raw_row_id from {{ quarantine_relation }})
+{%- endmacro %}
+
+{#- A JSON record without the contact details of the personal data policy (var personal_data_fields). -#}
+{% macro without_personal_data(json_expr) -%}
+    {%- set ns = namespace(sql=json_expr) -%}
+    {%- for field in var('personal_data_fields') -%}
+        {%- set ns.sql = "json_remove(" ~ ns.sql ~ ", '$." ~ field ~ "')" -%}
+    {%- endfor -%}
+    {{ ns.sql }}
 {%- endmacro %}

@@ -128,7 +128,7 @@ def build(con: duckdb.DuckDBPyConnection, table: str, previous: dict | None = No
         suite.skip(f"{suite.name}.ocid_not_null", None, "warning", f"no ocid column in {SCHEMA}.{table}")
 
     # --- one row per key -----------------------------------------------------------------
-    if table in ("releases", "tenders", "planning"):
+    if table in ("releases", "tenders"):
         if ocid:
             c.unique(suite, rows, ocid)
     elif own_id:

@@ -43,23 +43,11 @@ from pipelines.sources.http import (
     make_client,
     response_hooks,
 )
-from pipelines.sources.records import column_hints, explode_page
+from pipelines.sources.records import DELETED_FLAG, column_hints, entity_columns, explode_page
 
 #: New fields are recorded as new columns; a value that does not fit its column's type is never
 #: coerced into a variant column (it is quarantined before it reaches dlt, and frozen here).
 SCHEMA_CONTRACT = {"tables": "evolve", "columns": "evolve", "data_type": "freeze"}
-DELETED_FLAG = "_deleted"
-#: The same column hint on the entity resources and on the deletion transformers (a frozen data
-#: type contract refuses two different definitions of one column).
-DELETED_COLUMN = {"name": DELETED_FLAG, "data_type": "bool", "nullable": True, "hard_delete": True}
-
-
-def entity_columns(entity: Entity) -> dict[str, dict[str, Any]]:
-    """Column hints of an entity's table, shared by its resource and its deletion transformer."""
-    cols = column_hints(entity.fields)
-    cols[entity.primary_key] = {**cols[entity.primary_key], "nullable": False, "primary_key": True}
-    cols[DELETED_FLAG] = DELETED_COLUMN
-    return cols
 
 
 def _selection(fields: Sequence, children: Sequence[Child], indent: str = "    ") -> str:
@@ -93,7 +81,10 @@ def _graphql_resource(
 
     def pages(
         cursor: dlt.sources.incremental[str] = dlt.sources.incremental(
-            entity.cursor, initial_value=initial, on_cursor_value_missing="include"
+            entity.cursor,
+            initial_value=initial,
+            on_cursor_value_missing="include",
+            primary_key=entity.primary_key,
         ),
     ) -> Iterator[list[dict]]:
         start = cursor.start_value or initial
@@ -115,12 +106,13 @@ def _graphql_resource(
             stats.add("records", entity.name, len(page))
             yield from explode_page(entity, list(page), camel_case=True)
 
+    # No columns or key on the resource itself: every row is routed to its table with that
+    # table's own hints (records.explode_page), so a child or quarantine table never inherits
+    # the entity's columns.
     return dlt.resource(
         pages,
         name=entity.name,
         write_disposition="merge",
-        primary_key=entity.primary_key,
-        columns=entity_columns(entity),
         schema_contract=SCHEMA_CONTRACT,
         parallelized=True,
     )
@@ -145,7 +137,10 @@ def _rest_resource(entity: Entity, client: RESTClient, stats: LoadStats, page_si
 
         def pages(
             cursor: dlt.sources.incremental[str] = dlt.sources.incremental(
-                entity.cursor, initial_value=initial, on_cursor_value_missing="include"
+                entity.cursor,
+                initial_value=initial,
+                on_cursor_value_missing="include",
+                primary_key=entity.primary_key,
             ),
         ) -> Iterator[list[dict]]:
             yield from fetch()
@@ -155,12 +150,13 @@ def _rest_resource(entity: Entity, client: RESTClient, stats: LoadStats, page_si
         def pages() -> Iterator[list[dict]]:  # type: ignore[misc]
             yield from fetch()
 
+    # No columns or key on the resource itself: every row is routed to its table with that
+    # table's own hints (records.explode_page), so a child or quarantine table never inherits
+    # the entity's columns.
     return dlt.resource(
         pages,
         name=entity.name,
         write_disposition="merge",
-        primary_key=entity.primary_key,
-        columns=entity_columns(entity),
         schema_contract=SCHEMA_CONTRACT,
         parallelized=True,
     )

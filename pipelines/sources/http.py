@@ -100,15 +100,16 @@ def make_client(
     return RESTClient(base_url=base_url, auth=BearerTokenAuth(token=token), session=session)
 
 
-def fail_on_status(name: str, response: Response) -> None:
+def fail_on_status(name: str, response: Response, page: int | None = None) -> None:
     """Raise a clear error for an HTTP error status that is left after the retries.
 
     Called from the paginators, which see a response only after the client's retries are spent:
     a request hook would see every attempt and raise before a 429 or 5xx could be retried.
     """
     if response.status_code >= 400:
+        where = f"{name}: page {page}" if page else name
         raise SourceError(
-            f"{name}: HTTP {response.status_code} from {response.request.method} "
+            f"{where}: HTTP {response.status_code} from {response.request.method} "
             f"{response.url.split('?')[0]} after retries: {response.text[:300]}"
         )
 
@@ -139,9 +140,11 @@ class RestNextPagePaginator(JSONLinkPaginator):
     def __init__(self, name: str = "rest") -> None:
         super().__init__(next_url_path="next_page")
         self.name = name
+        self.page = 0
 
     def update_state(self, response: Response, data: list[Any] | None = None) -> None:
-        fail_on_status(self.name, response)
+        self.page += 1
+        fail_on_status(self.name, response, self.page)
         super().update_state(response, data)
         if not self._next_reference:
             self._next_reference = None
@@ -151,34 +154,46 @@ class GraphQLPaginator(BasePaginator):
     """GraphQL paging: pass ``extensions.pageInfo.lastId`` as ``after`` until ``hasNextPage`` is false.
 
     The page that says ``hasNextPage: false`` is still yielded (one public client loses it).
-    A page that claims a next page but gives no ``lastId`` cannot advance: that is an error
-    naming the entity and the page, not a silent stop.
+    A page that does not advance (the same or no ``lastId``: a page served twice, an empty page
+    mid-stream) is asked for again, up to ``max_stalls`` times in a row; records it repeats are
+    merged on their key. Past that it is an error naming the entity and the page, not a silent stop.
     """
 
-    def __init__(self, entity: str) -> None:
+    def __init__(self, entity: str, max_stalls: int = 3) -> None:
         super().__init__()
         self.entity = entity
         self.after: int | None = None
         self.page = 0
+        self.max_stalls = max_stalls
+        self.stalls = 0
 
     def update_state(self, response: Response, data: list[Any] | None = None) -> None:
         self.page += 1
-        fail_on_status(self.entity, response)
+        fail_on_status(self.entity, response, self.page)
         graphql_errors(self.entity, self.page, response)
         body = response.json()
         info = (body.get("extensions") or {}).get("pageInfo") or {}
         has_next = bool(info.get("hasNextPage"))
         last_id = info.get("lastId")
-        if has_next and last_id is None:
-            raise SourceError(
-                f"{self.entity}: page {self.page} says hasNextPage but carries no lastId; cannot continue"
-            )
-        if has_next and self.after is not None and last_id is not None and int(last_id) <= self.after:
-            raise SourceError(
-                f"{self.entity}: page {self.page} did not advance (lastId {last_id} after {self.after})"
-            )
-        self.after = int(last_id) if last_id is not None else self.after
         self._has_next_page = has_next
+        if not has_next:
+            return
+        advanced = last_id is not None and (self.after is None or int(last_id) > self.after)
+        if advanced:
+            self.after = int(last_id)
+            self.stalls = 0
+            return
+        self.stalls += 1
+        if self.stalls > self.max_stalls:
+            reason = (
+                "carries no lastId"
+                if last_id is None
+                else f"did not advance (lastId {last_id} after {self.after})"
+            )
+            raise SourceError(
+                f"{self.entity}: page {self.page} says hasNextPage but {reason}, "
+                f"{self.stalls} times in a row; cannot continue"
+            )
 
     def update_request(self, request: Request) -> None:
         request.json = {**request.json, "variables": {**request.json["variables"], "after": self.after}}

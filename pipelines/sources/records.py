@@ -43,6 +43,30 @@ def column_hints(fields: tuple[Field, ...], extra: dict[str, str] | None = None)
     return cols
 
 
+DELETED_FLAG = "_deleted"
+#: The same column hint on the entity tables and on the deletion transformers (a frozen data
+#: type contract refuses two different definitions of one column).
+DELETED_COLUMN = {"name": DELETED_FLAG, "data_type": "bool", "nullable": True, "hard_delete": True}
+
+
+def entity_columns(entity: Entity) -> dict[str, dict[str, Any]]:
+    """Column hints of an entity's table, shared by its rows and its deletion transformer."""
+    cols = column_hints(entity.fields)
+    cols[entity.primary_key] = {**cols[entity.primary_key], "nullable": False, "primary_key": True}
+    cols[DELETED_FLAG] = DELETED_COLUMN
+    return cols
+
+
+@functools.cache
+def _entity_hints(entity: Entity) -> Any:
+    return dlt.mark.make_hints(
+        table_name=entity.name,
+        write_disposition="merge",
+        primary_key=entity.primary_key,
+        columns=entity_columns(entity),
+    )
+
+
 def type_problem(field: Field, value: Any) -> str | None:
     """Why ``value`` does not fit ``field``'s contract type, or None when it fits."""
     if value is None:
@@ -178,7 +202,7 @@ def explode_page(entity: Entity, records: list[dict[str, Any]], *, camel_case: b
                 quarantine,
             )
     if rows:
-        yield rows
+        yield dlt.mark.with_hints(rows, _entity_hints(entity), create_table_variant=True)
     for child, child_rows in children.items():
         yield dlt.mark.with_hints(child_rows, _child_hints(child), create_table_variant=True)
     if quarantine:

@@ -2,10 +2,10 @@
 select
     cast(ocid as varchar) as ocid,
     cast(party_id as varchar) as id,
-    cast(any_value(name_ru) as varchar) as name,
-    cast(any_value(scheme) as varchar) as identifier_scheme,
-    cast(any_value(identifier) as varchar) as identifier_id,
-    cast(any_value(name_ru) as varchar) as identifier_legal_name,
+    cast(min(name_ru) as varchar) as name,
+    cast(min(scheme) as varchar) as identifier_scheme,
+    cast(min(identifier) as varchar) as identifier_id,
+    cast(min(name_ru) as varchar) as identifier_legal_name,
     cast(list_sort(list(role)) as varchar[]) as roles
 from {{ ref('int_goszakup__party_roles') }}
 group by ocid, party_id

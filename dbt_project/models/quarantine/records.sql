@@ -22,7 +22,7 @@ select
     'contract_type' as rule,
     cast(field as varchar),
     cast(reason as varchar),
-    cast(record as varchar)
+    cast({{ without_personal_data('cast(record as json)') }} as varchar)
 from {{ source('goszakup', '_quarantine') }}
 {%- else %}
 -- raw._quarantine does not exist yet: the connector has refused nothing

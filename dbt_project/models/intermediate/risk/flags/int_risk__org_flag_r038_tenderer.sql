@@ -1,0 +1,34 @@
+-- R038 Excessive disqualified bids (Cardinal R038), tenderer grain: disqualified / submitted bids
+-- >= Q3 + k IQR of all tenderers' ratios (and above Q3, and > 0). Tenderers with fewer than
+-- var risk_r038_min_submitted_bids submitted bids are not computable.
+with fence as (
+    select * from {{ ref('int_risk__fences') }} where flag_code = 'R038' and metric = 'tenderer_disqualified_ratio'
+),
+
+orgs as (
+    select
+        s.tenderer_id as party_id,
+        s.submitted_bids >= {{ var('risk_r038_min_submitted_bids') }} and f.upper_fence is not null as computable,
+        s.disqualified_bids / s.submitted_bids >= f.upper_fence
+        and s.disqualified_bids / s.submitted_bids > f.q3
+        and s.disqualified_bids > 0 as flagged,
+        s.disqualified_bids / nullif(s.submitted_bids, 0) as value,
+        f.upper_fence as threshold,
+        s.disqualified_ocids as ocids,
+        null as contract_ids,
+        s.disqualified_bid_ids as bid_ids,
+        null as party_ids,
+        json_object(
+            'submitted_bids', s.submitted_bids,
+            'disqualified_bids', s.disqualified_bids,
+            'q1', f.q1,
+            'q3', f.q3,
+            'upper_fence', f.upper_fence
+        ) as evidence,
+        case when s.submitted_bids < {{ var('risk_r038_min_submitted_bids') }}
+            then 'fewer than {{ var("risk_r038_min_submitted_bids") }} submitted bids' end as note
+    from {{ ref('int_risk__tenderer_stats') }} as s
+    left join fence as f on true
+)
+
+{{ risk_org_select('orgs', 'R038', 'tenderer') }}

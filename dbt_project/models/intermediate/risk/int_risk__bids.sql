@@ -1,0 +1,13 @@
+-- One row per bid (one tenderer's bid on one lot): price, validity, date, and whether its
+-- tenderer is a supplier of an active award on the lot (the bid won).
+select
+    b.ocid,
+    b.related_lot as lot_id,
+    b.id as bid_id,
+    b.tenderer_id,
+    b.value_amount as price,
+    b.status = 'disqualified' as is_disqualified,
+    b.date as submitted_at,
+    coalesce(list_contains(l.supplier_ids, b.tenderer_id), false) as is_winner
+from {{ ref('bids') }} as b
+left join {{ ref('int_risk__lots') }} as l on l.ocid = b.ocid and l.lot_id = b.related_lot
