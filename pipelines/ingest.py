@@ -147,6 +147,8 @@ def run_ingestion(
     token: str | None = None,
     entities: Sequence[str] | None = None,
     progress: str | None = None,
+    include_refs: bool = True,
+    include_journal: bool = True,
 ) -> IngestResult:
     """Load the selected entities (default: all) and return what was loaded."""
     entities = list(entities or settings.entities or ENTITIES)
@@ -156,7 +158,15 @@ def run_ingestion(
         if base_url is None:
             base_url, token = stack.enter_context(api_endpoint(settings))
         assert token is not None, "a token is required with an explicit base_url"
-        source = build_source(settings, base_url, token, entities, stats=stats)
+        source = build_source(
+            settings,
+            base_url,
+            token,
+            entities,
+            stats=stats,
+            include_refs=include_refs,
+            include_journal=include_journal,
+        )
         pipeline = make_pipeline(settings, progress=progress)
         pipeline.run([source, _quarantine_table()])
     trace = pipeline.last_trace

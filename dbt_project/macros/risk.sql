@@ -176,3 +176,10 @@ where party_id is not null
     {%- endfor -%}
     {{ return(out) }}
 {%- endmacro %}
+
+{#- Generic test: every non-null value of the column lies in [min_value, max_value]. -#}
+{% test risk_between(model, column_name, min_value, max_value) %}
+select {{ column_name }}
+from {{ model }}
+where {{ column_name }} < {{ min_value }} or {{ column_name }} > {{ max_value }}
+{% endtest %}

@@ -48,10 +48,10 @@ rings as (
     select
         buyer_id, t1, t2, t3,
         any_value(processes) as processes,
-        list_sort(list_distinct(list_filter(flatten(list(supplier_ids)), s -> s in (t1, t2, t3)))) as winners
+        list_sort(list_distinct(list_filter(flatten(list(supplier_ids)), lambda s: s in (t1, t2, t3)))) as winners
     from hits
     group by buyer_id, t1, t2, t3
-    having len(list_distinct(list_filter(flatten(list(supplier_ids)), s -> s in (t1, t2, t3))))
+    having len(list_distinct(list_filter(flatten(list(supplier_ids)), lambda s: s in (t1, t2, t3))))
         >= {{ var('risk_rotation_min_winners') }}
 ),
 
@@ -89,7 +89,7 @@ items as (
         null as bid_ids,
         null as contract_ids,
         coalesce(r.members, l.tenderer_ids) as party_ids,
-        json_object('lot_id', l.lot_id, 'rings', coalesce(list_transform(r.rings, x -> x::json), [])) as detail,
+        json_object('lot_id', l.lot_id, 'rings', coalesce(list_transform(r.rings, lambda x: x::json), [])) as detail,
         null as note
     from lots as l
     left join ring_lots as r on r.ocid = l.ocid and r.lot_id = l.lot_id

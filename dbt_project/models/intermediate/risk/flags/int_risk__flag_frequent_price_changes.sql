@@ -6,7 +6,7 @@
 with contracts as (
     select
         *,
-        coalesce(list_bool_or(list_transform(amendments, a -> a.date is null or a.value_net is null)), false)
+        coalesce(list_bool_or(list_transform(amendments, lambda a: a.date is null or a.value_net is null)), false)
             as incomplete
     from {{ ref('int_risk__contracts') }}
 ),

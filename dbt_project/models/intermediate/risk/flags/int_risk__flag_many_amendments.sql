@@ -15,7 +15,7 @@ with items as (
         supplier_ids as party_ids,
         json_object(
             'contract_id', contract_id,
-            'amendments', coalesce(list_transform(amendments, a -> a.id), [])
+            'amendments', coalesce(list_transform(amendments, lambda a: a.id), [])
         ) as detail,
         null as note
     from {{ ref('int_risk__contracts') }}

@@ -16,9 +16,9 @@ items as (
         f.lower_fence as threshold,
         -g.gap as severity,
         [g.lot_id] as lot_ids,
-        list_filter([g.winning_bid_id, g.second_bid_id], x -> x is not null) as bid_ids,
+        list_filter([g.winning_bid_id, g.second_bid_id], lambda x: x is not null) as bid_ids,
         g.award_ids as contract_ids,
-        list_sort(list_filter([g.winner_id, g.second_tenderer_id], x -> x is not null)) as party_ids,
+        list_sort(list_filter([g.winner_id, g.second_tenderer_id], lambda x: x is not null)) as party_ids,
         json_object(
             'lot_id', g.lot_id,
             'winning_bid_id', g.winning_bid_id,

@@ -10,7 +10,7 @@ with bids as (
 ),
 
 lots as (
-    select ocid, lot_id, count(*) as bids, count(price) as priced_bids
+    select ocid, lot_id, count(*) as bids, count(price) as priced_bids, {{ risk_id_list('tenderer_id') }} as tenderer_ids
     from bids
     group by ocid, lot_id
     having count(*) >= 2
@@ -54,7 +54,7 @@ items as (
         [l.lot_id] as lot_ids,
         t.bid_ids,
         null as contract_ids,
-        t.tenderer_ids as party_ids,
+        coalesce(t.tenderer_ids, l.tenderer_ids) as party_ids,
         json_object('lot_id', l.lot_id, 'bids', l.bids, 'identical_prices', coalesce(t.prices, [])) as detail,
         case when l.priced_bids < 2 then 'fewer than two bids with a price' end as note
     from lots as l

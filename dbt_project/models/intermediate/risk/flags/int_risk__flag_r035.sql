@@ -28,7 +28,7 @@ measured as (
         b.bids,
         b.anonymous_bids,
         b.valid_tenderers,
-        list_filter(b.disqualified_tenderers, t -> not list_contains(b.valid_tenderers, t)) as others_disqualified,
+        list_filter(b.disqualified_tenderers, lambda t: not list_contains(b.valid_tenderers, t)) as others_disqualified,
         b.disqualified_bid_ids
     from lots as l
     inner join bids as b on b.ocid = l.ocid and b.lot_id = l.lot_id

@@ -16,14 +16,19 @@ counts as (
     group by d.buyer_id, g.digit
 ),
 
+totals as (
+    select buyer_id, sum(n) as contracts from counts group by buyer_id
+),
+
 shares as (
     select
-        buyer_id,
-        sum(n) as contracts,
-        list(n order by digit) as observed,
-        list(abs(n / sum(n) over (partition by buyer_id) - log10(1 + 1 / digit)) order by digit) as deviations
-    from counts
-    group by buyer_id
+        c.buyer_id,
+        t.contracts,
+        list(c.n order by c.digit) as observed,
+        list(abs(c.n / t.contracts - log10(1 + 1 / c.digit)) order by c.digit) as deviations
+    from counts as c
+    inner join totals as t on t.buyer_id = c.buyer_id
+    group by c.buyer_id, t.contracts
 ),
 
 mad as (
