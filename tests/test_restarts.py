@@ -110,7 +110,7 @@ def _dbt(db: Path, target: Path) -> tuple[list[str], dict[str, str]]:
 def undisturbed(world_path: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     """A raw layer from the world, built by dbt once without interruption, and its row counts."""
     root = tmp_path_factory.mktemp("undisturbed")
-    raw = root / "raw.duckdb"
+    raw = root / "source_layer.duckdb"
     raw_from_world(world_path, raw)
     built = root / "built.duckdb"
     shutil.copyfile(raw, built)
