@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha256sum | cut -c1-16)
 
-.PHONY: setup run ingest test lint dev bench clean
+.PHONY: setup run ingest test lint dev bench score clean
 
 setup: $(STAMP)
 
@@ -36,6 +36,10 @@ dev: setup
 
 bench: setup
 	$(BIN)/python -m pipelines.bench $(BENCH_ARGS)
+
+# precision / recall of the risk flags against the sandbox's planted ground truth (after a build)
+score: setup
+	$(BIN)/python -m pipelines.risk_scoring $(SCORE_ARGS)
 
 clean:
 	rm -rf data .dagster_home dbt_project/target dbt_project/logs

@@ -33,6 +33,7 @@ from pipelines.sandbox import patterns as pt
 
 MIN_RECALL = 0.95
 MIN_PRECISION = 0.9
+TABLE_WIDTH = 150
 
 
 @dataclass(frozen=True)
@@ -166,7 +167,10 @@ def score(warehouse_path: Path, world_path: Path, checks: Sequence[Check] = CHEC
         duckdb.connect(str(world_path), read_only=True) as world,
     ):
         present = {
-            r[0] for r in wh.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'risk'").fetchall()
+            r[0]
+            for r in wh.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'risk'"
+            ).fetchall()
         }
         if "process_flags" not in present:
             raise LookupError(f"{warehouse_path} has no risk.process_flags: run dbt build first")
@@ -191,9 +195,12 @@ def print_scores(scores: Sequence[Score]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"Risk flags vs planted ground truth (recall >= {MIN_RECALL}, precision >= {MIN_PRECISION})")
-    for column in ("flag", "planted pattern", "cases", "match", "planted", "flagged", "TP", "precision", "recall", ""):
-        table.add_column(column, justify="left" if column in ("flag", "planted pattern", "cases", "match") else "right")
+    title = f"Risk flags vs planted ground truth (recall >= {MIN_RECALL}, precision >= {MIN_PRECISION})"
+    table = Table(title=title)
+    for column in ("flag", "planted pattern", "cases", "match"):
+        table.add_column(column)
+    for column in ("planted", "flagged", "TP", "precision", "recall", ""):
+        table.add_column(column, justify="right")
     for s in scores:
         table.add_row(
             s.check.label,
@@ -208,6 +215,8 @@ def print_scores(scores: Sequence[Score]) -> None:
             "[green]ok[/green]" if s.passed else "[red]FAIL[/red]",
         )
     console = Console()
+    if console.width < TABLE_WIDTH:  # not a terminal (or a narrow one): keep the flag codes whole
+        console = Console(width=TABLE_WIDTH)
     console.print(table)
     for s in scores:
         if not s.passed:
@@ -234,8 +243,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m pipelines.risk_scoring",
         description="Precision and recall of the risk flags against the sandbox's planted ground truth.",
     )
-    parser.add_argument("--warehouse", type=Path, default=warehouse, help=f"warehouse DuckDB file (default {warehouse})")
-    parser.add_argument("--world", type=Path, default=world, help=f"sandbox world DuckDB file (default {world})")
+    parser.add_argument(
+        "--warehouse", type=Path, default=warehouse, help=f"warehouse DuckDB file (default {warehouse})"
+    )
+    parser.add_argument(
+        "--world", type=Path, default=world, help=f"sandbox world DuckDB file (default {world})"
+    )
     args = parser.parse_args(argv)
     try:
         scores = score(args.warehouse, args.world)

@@ -8,7 +8,8 @@ Each chart looks for its source table and columns; when they are missing (the ri
 the chart is left out with a note saying what it needs. Charts:
 
 * single-source share by year and by region: ``risk.headline_metrics(year, region,
-  single_source_share_count)`` (mean over rows), else ``ocds.tenders`` with a procurement-method column
+  single_source_share_count)`` (mean over rows; only the ``national`` / ``region`` rows when it has
+  a ``level`` column), else ``ocds.tenders`` with a procurement-method column
   (``direct`` = single source) and a year or date column (and a region column if any);
 * flag counts: ``risk.process_flags(flag_code[, status])``;
 * top buyers by risk score: ``risk.buyer_scores(buyer_id, score[, buyer_name|name])``.
@@ -78,12 +79,17 @@ def _single_source(con: duckdb.DuckDBPyConnection) -> list[tuple[str, list[tuple
     hm = _columns(con, "risk", "headline_metrics")
     if {"year", "single_source_share_count"} <= hm.keys():
         share = quote("single_source_share_count")
+
+        def level(name: str) -> str:
+            # the marts hold national, region and buyer rows side by side: chart one level
+            return f" AND level = '{name}'" if "level" in hm else ""
+
         out.append(
             (
                 "Single-source share by year (risk.headline_metrics, mean of rows)",
                 con.execute(
                     f"SELECT CAST(year AS VARCHAR), avg({share}) FROM risk.headline_metrics "
-                    "WHERE year IS NOT NULL GROUP BY 1 ORDER BY 1"
+                    f"WHERE year IS NOT NULL{level('national')} GROUP BY 1 ORDER BY 1"
                 ).fetchall(),
                 "",
             )
@@ -94,7 +100,7 @@ def _single_source(con: duckdb.DuckDBPyConnection) -> list[tuple[str, list[tuple
                     "Single-source share by region (risk.headline_metrics, mean of rows)",
                     con.execute(
                         f"SELECT coalesce(CAST(region AS VARCHAR), '(none)'), avg({share}) "
-                        "FROM risk.headline_metrics GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 25"
+                        f"FROM risk.headline_metrics WHERE true{level('region')} GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 25"
                     ).fetchall(),
                     "",
                 )

@@ -1,8 +1,9 @@
 """A real `dbt build` of dbt_project/ on a scale-1 raw layer, with planted anomalies.
 
 The raw layer is made from the sandbox world file (the same tables and columns the dlt connector
-writes: list fields as JSON, _dlt_load_id/_dlt_id added), not through the HTTP ingestion (about
-ten minutes at scale 1 on two cores). Planted anomalies prove the quarantine path: a duplicated
+writes: list fields as JSON, _dlt_load_id/_dlt_id added), not through the HTTP ingestion, so that
+the anomalies can be planted in a raw layer of known content (tests/test_main_job.py and the
+Dagster tests build from a real ingestion). Planted anomalies prove the quarantine path: a duplicated
 lot, a negative contract sum, an invalid BIN, a contract whose announcement is missing, a
 deletion in the change journal.
 """

@@ -36,7 +36,9 @@ def build(con: duckdb.DuckDBPyConnection, table: str, previous: dict | None = No
         suite.skip(f"{suite.name}.present", None, "warning", what)
         return suite
     suite.metrics[f"{suite.name}.row_count"] = c.scalar(con, f"SELECT count(*) FROM {SCHEMA}.{q(table)}")
-    index = [col for col in ("ocid", "indicator", "code", "flag") if col in columns]
+    # the key columns of the marts (models/risk) name the failing rows in reports
+    keys = ("ocid", "party_id", "role", "buyer_id", "supplier_id", "flag_code", "indicator", "code", "flag")
+    index = [col for col in keys if col in columns]
     rows = Batch("rows", index_columns=index, source=f"{SCHEMA}.{q(table)}")
     suite.batches.append(rows)
     for col in columns:

@@ -2,13 +2,14 @@
 -- apply, e.g. R018 to a direct award, has no row). Rolls up int_risk__flag_items: flagged when
 -- any object (lot, contract, item) is flagged, else not_flagged when any is measured, else
 -- not_computable. value / threshold / note: of the most severe object; the id lists: the objects
--- that raise the flag (empty unless flagged); evidence: per-object details.
+-- that raise the flag (empty unless flagged); evidence: the details of the flagged objects, or of
+-- the most severe object when none is flagged (bounded size at national scale).
 with items as (
     select * from {{ ref('int_risk__flag_items') }}
 ),
 
 picked as (
-    select ocid, flag_code, value, threshold, note
+    select ocid, flag_code, value, threshold, note, detail
     from (
         select
             *,
@@ -36,8 +37,7 @@ rolled as (
         list_sort(list_distinct(flatten(list(bid_ids) filter (where status = 'flagged')))) as bid_ids,
         list_sort(list_distinct(flatten(list(contract_ids) filter (where status = 'flagged')))) as contract_ids,
         list_sort(list_distinct(flatten(list(party_ids) filter (where status = 'flagged')))) as party_ids,
-        list(detail order by object_id) filter (where status = 'flagged') as flagged_details,
-        list(detail order by object_id) as details
+        list(detail order by object_id) filter (where status = 'flagged') as flagged_details
     from items
     group by ocid, flag_code
 )
@@ -60,7 +60,7 @@ select
         'object_type', r.object_type,
         'objects', r.objects,
         'flagged_objects', r.flagged_objects,
-        'details', to_json(case when r.flagged_objects > 0 then r.flagged_details else r.details end)
+        'details', case when r.flagged_objects > 0 then to_json(r.flagged_details) else to_json([p.detail]) end
     ) as json) as evidence,
     cast(p.note as varchar) as note
 from rolled as r

@@ -16,7 +16,7 @@ with small as (
         contract_date,
         value_net
     from {{ ref('int_risk__contracts') }}
-    where is_direct and value_net < {{ var('risk_split_threshold_kzt') }}
+    where is_direct and (value_net < {{ var('risk_split_threshold_kzt') }} or value_net is null)
 ),
 
 measurable as (
