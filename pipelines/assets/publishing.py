@@ -101,6 +101,22 @@ def _extraction_end(warehouse: str) -> str | None:
     return row[0].strftime("%Y-%m-%dT%H:%M:%SZ") if hasattr(row[0], "strftime") else str(row[0])
 
 
+def flags_raised(warehouse: str) -> dict[str, int]:
+    """Red flags raised in this build, per flag code (processes and organisations flagged)."""
+    counts: dict[str, int] = {}
+    try:
+        with duckdb.connect(warehouse, read_only=True) as con:
+            for table in ("risk.process_flags", "risk.organisation_flags"):
+                rows = con.execute(
+                    f"SELECT flag_code, count(*) FROM {table} WHERE status = 'flagged' GROUP BY 1 ORDER BY 1"
+                ).fetchall()
+                for code, n in rows:
+                    counts[str(code)] = counts.get(str(code), 0) + int(n)
+    except duckdb.Error:  # no risk layer in this build: nothing raised
+        return {}
+    return dict(sorted(counts.items()))
+
+
 def build_publish_asset(
     deps: Sequence[AssetKey],
     check_keys: Sequence[AssetCheckKey],
@@ -153,7 +169,7 @@ def build_publish_asset(
             settings=settings,
         )
         rows = dict(sorted(result.rows.items()))
-        flags = {table: n for table, n in rows.items() if table.startswith("risk.")}
+        flags = flags_raised(str(settings.warehouse_path))
         context.log.info(
             f"version {result.version}: published={result.published} latest_moved={result.latest_moved} "
             f"({result.reason})"
