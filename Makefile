@@ -25,7 +25,7 @@ ingest: setup
 	$(BIN)/python -m pipelines.ingest
 
 test: setup
-	$(BIN)/python -m pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; rc=0; fi; exit $$rc
+	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; rc=0; fi; exit $$rc
 
 lint: setup
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

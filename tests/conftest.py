@@ -66,6 +66,22 @@ def warehouse(world_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
     return data_dir / "goszakup.duckdb"
 
 
+@pytest.fixture(scope="session")
+def built_warehouse(warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object, Path]:
+    """The ingested warehouse after one full ``dbt build`` (OCDS, quarantine, risk): (db, result, work).
+
+    Built once per session and shared; read-only for tests: copy the file before writing.
+    """
+    from tests.test_dbt_build import run_dbt
+
+    work = tmp_path_factory.mktemp("built")
+    db = work / "goszakup.duckdb"
+    shutil.copyfile(warehouse, db)
+    result = run_dbt(db, work, "build")
+    assert result.returncode == 0, result.stdout[-6000:]
+    return db, result, work
+
+
 @pytest.fixture
 def warehouse_copy(warehouse: Path, tmp_path: Path) -> Path:
     target = tmp_path / "goszakup.duckdb"
@@ -74,31 +90,41 @@ def warehouse_copy(warehouse: Path, tmp_path: Path) -> Path:
 
 
 class FaultReport:
-    """Faults survived in this test run, with the rows compared after each (printed at the end)."""
+    """Records a fault a test survived, with the rows compared after it, on the test's report.
 
-    def __init__(self) -> None:
-        self.rows: list[tuple[str, str, int]] = []
+    The records travel as ``user_properties`` (which pytest-xdist sends from its workers), and the
+    controller prints them at the end of the run: the figure of faults survived and rows compared.
+    """
+
+    def __init__(self, node: pytest.Item) -> None:
+        self.node = node
 
     def add(self, fault: str, outcome: str, rows_compared: int) -> None:
-        self.rows.append((fault, outcome, rows_compared))
-
-
-_FAULT_REPORT = FaultReport()
+        self.node.user_properties.append(("fault_survived", (fault, outcome, rows_compared)))
 
 
 @pytest.fixture
-def fault_report() -> FaultReport:
-    return _FAULT_REPORT
+def fault_report(request: pytest.FixtureRequest) -> FaultReport:
+    return FaultReport(request.node)
+
+
+_FAULTS: list[tuple[str, str, int]] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "call" and report.passed:
+        _FAULTS.extend(tuple(value) for name, value in report.user_properties if name == "fault_survived")
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ARG001
     """The figure issue 9 asks for: faults survived and rows compared in this run."""
-    if not _FAULT_REPORT.rows:
+    if not _FAULTS:
         return
     tr = terminalreporter
     tr.section("faults survived")
-    width = max(len(f) for f, _, _ in _FAULT_REPORT.rows)
-    for fault, outcome, rows in _FAULT_REPORT.rows:
-        tr.write_line(f"{fault:<{width}}  {outcome:<34} {rows:>8,} rows compared")
-    total = sum(r for _, _, r in _FAULT_REPORT.rows)
-    tr.write_line(f"{len(_FAULT_REPORT.rows)} faults survived, {total:,} rows compared, 0 lost, 0 duplicated")
+    rows = sorted(_FAULTS)
+    width = max(len(f) for f, _, _ in rows)
+    for fault, outcome, n in rows:
+        tr.write_line(f"{fault:<{width}}  {outcome:<34} {n:>8,} rows compared")
+    total = sum(n for _, _, n in rows)
+    tr.write_line(f"{len(rows)} faults survived, {total:,} rows compared, 0 lost, 0 duplicated")

@@ -417,8 +417,8 @@ def test_dlt_variant_column_is_caught(broken) -> None:
 
 def test_quarantine_rows_warn_but_do_not_block(broken, clean_raw: Path) -> None:
     path = broken(
-        "INSERT INTO raw._quarantine (entity, table_name, record_id, field, reason) "
-        "VALUES ('contract', 'contract', '1', 'contract_sum', 'text in a float field')"
+        "INSERT INTO raw._quarantine (entity, table_name, record_id, field, reason, _dlt_load_id, _dlt_id) "
+        "VALUES ('contract', 'contract', '1', 'contract_sum', 'text in a float field', '1', 'q1')"
     )
     result = validate_layer(path, "raw")
     check = result.result("raw._quarantine.empty")

@@ -25,7 +25,7 @@ from pipelines.ingest import run_ingestion
 from pipelines.settings import REPO_ROOT
 from tests.conftest import settings_for
 from tests.helpers import assert_matches_sandbox, duplicate_keys
-from tests.test_dbt_build import DBT, DBT_PROJECT, raw_from_world
+from tests.test_dbt_build import DBT, DBT_PROJECT
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -107,17 +107,10 @@ def _dbt(db: Path, target: Path) -> tuple[list[str], dict[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def undisturbed(world_path: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """A raw layer from the world, built by dbt once without interruption, and its row counts."""
-    root = tmp_path_factory.mktemp("undisturbed")
-    raw = root / "source_layer.duckdb"
-    raw_from_world(world_path, raw)
-    built = root / "built.duckdb"
-    shutil.copyfile(raw, built)
-    command, env = _dbt(built, root / "target")
-    proc = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout[-3000:]
-    return {"raw": raw, "built": built, "rows": _table_rows(built, ("ocds", "risk", "quarantine"))}
+def undisturbed(warehouse: Path, built_warehouse) -> dict:
+    """The ingested raw layer, the same after one uninterrupted ``dbt build``, and its row counts."""
+    built = built_warehouse[0]
+    return {"raw": warehouse, "built": built, "rows": _table_rows(built, ("ocds", "risk", "quarantine"))}
 
 
 def test_kill_during_dbt_then_rerun(undisturbed: dict, tmp_path: Path, fault_report) -> None:

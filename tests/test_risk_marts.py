@@ -33,27 +33,13 @@ STATUSES = {"flagged", "not_flagged", "not_computable"}
 
 
 @pytest.fixture(scope="module")
-def risk_build(warehouse: Path, tmp_path_factory: pytest.TempPathFactory):
+def risk_build(built_warehouse, tmp_path_factory: pytest.TempPathFactory):
+    """The session's full ``dbt build`` (models, seeds, tests, unit tests), copied for this module."""
+    built_db, result, built_work = built_warehouse
     work = tmp_path_factory.mktemp("risk_marts")
     db = work / "goszakup.duckdb"
-    shutil.copyfile(warehouse, db)
-    upstream = run_dbt(
-        db,
-        work,
-        "build",
-        "--select",
-        "+risk",
-        "+intermediate.risk",
-        "--exclude",
-        "intermediate.risk",
-        "risk",
-        "--resource-type",
-        "model",
-        "--resource-type",
-        "seed",
-    )
-    assert upstream.returncode == 0, upstream.stdout[-6000:]
-    result = run_dbt(db, work, "build", "--select", "intermediate.risk", "risk", "risk_flags")
+    shutil.copyfile(built_db, db)
+    shutil.copytree(built_work / "target", work / "target")
     yield db, result, work
     shutil.rmtree(work, ignore_errors=True)
 

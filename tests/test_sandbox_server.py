@@ -12,6 +12,7 @@ import datetime as dt
 import http.client
 import json
 import shutil
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -442,6 +443,33 @@ def test_admin_counts_ground_truth_and_stats(server, world):
     before = call(server, "GET", "/_sandbox/stats")[2]["requests"]
     call(server, "GET", "/v3/rnu")
     assert call(server, "GET", "/_sandbox/stats")[2]["requests"] == before + 1
+
+
+def test_stats_measure_how_busy_the_api_was(fresh):
+    """Two requests held 0.4 s at once: busy time and concurrency are counted, admin calls are not."""
+    srv = fresh(faults=[{"kind": "timeout", "seconds": 0.4, "count": 2}])
+    before = call(srv, "GET", "/_sandbox/stats")[2]
+
+    def held() -> None:
+        conn = http.client.HTTPConnection(srv.url.removeprefix("http://"), timeout=10)
+        conn.request("GET", "/v3/rnu", headers={"Authorization": f"Bearer {SANDBOX_TOKEN}"})
+        with pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
+            conn.getresponse()
+        conn.close()
+
+    threads = [threading.Thread(target=held) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    after = call(srv, "GET", "/_sandbox/stats")[2]
+    busy = after["api_busy_s"] - before["api_busy_s"]
+    area = after["api_inflight_area_s"] - before["api_inflight_area_s"]
+    assert after["api_inflight_max"] == 2
+    assert 0.4 <= busy < after["uptime_s"] - before["uptime_s"] + 0.01
+    assert area >= 0.75  # two requests in flight for about 0.4 s each
+    idle = call(srv, "GET", "/_sandbox/stats")[2]  # admin requests leave the meter alone
+    assert idle["api_busy_s"] == after["api_busy_s"]
 
 
 # --- rate limit -----------------------------------------------------------------------------------
