@@ -25,7 +25,7 @@ from pipelines.ingest import run_ingestion
 from pipelines.settings import REPO_ROOT
 from tests.conftest import settings_for
 from tests.helpers import assert_matches_sandbox, duplicate_keys
-from tests.test_dbt_build import DBT, DBT_PROJECT
+from tests.test_dbt_build import DBT, DBT_PROJECT, TEST_PREFIX
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -58,6 +58,7 @@ def run_and_kill(command: list[str], env: dict[str, str], trigger: str) -> list[
 
 def _env(**values: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GOSZAKUP_")}
+    env["GOSZAKUP_OCID_PREFIX"] = TEST_PREFIX  # the prefix the shared dbt-built warehouse was made with
     env.update(values)
     return env
 
