@@ -168,7 +168,7 @@ def run_ingestion(
             include_journal=include_journal,
         )
         pipeline = make_pipeline(settings, progress=progress)
-        pipeline.run([source, _quarantine_table()])
+        pipeline.run([source, _quarantine_table()], loader_file_format=settings.loader_file_format)
     trace = pipeline.last_trace
     loaded = dict(sorted(trace.last_normalize_info.row_counts.items())) if trace.last_normalize_info else {}
     loaded = {t: n for t, n in loaded.items() if not t.startswith("_dlt")}

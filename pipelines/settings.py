@@ -79,6 +79,13 @@ class Settings(BaseSettings):
         default="duckdb", description="dlt destination name (duckdb, filesystem, motherduck ...)."
     )
     dataset_name: str = Field(default="raw", description="Schema the raw tables land in.")
+    loader_file_format: str = Field(
+        default="parquet",
+        description=(
+            "File format dlt loads with. parquet keeps memory flat (dlt's default for DuckDB, SQL "
+            "insert_values, grows with the table: 3.4 GiB at scale 1; see docs/benchmarks.md)."
+        ),
+    )
     pipeline_name: str = Field(default="goszakup")
     pipelines_dir: Path | None = Field(
         default=None, description="dlt's working folder (default: <data_dir>/dlt)."

@@ -192,7 +192,9 @@ def raw_goszakup(
             pipeline.abort_packages()
             context.log.info(f"loading {', '.join(resources)} from {goszakup.describe_source()}")
             load_info = pipeline.run(
-                [source, _quarantine_table()], refresh="drop_resources" if config.full_refresh else None
+                [source, _quarantine_table()],
+                refresh="drop_resources" if config.full_refresh else None,
+                loader_file_format=settings.loader_file_format,
             )
             load_info.raise_on_failed_jobs()
     except Exception as exc:

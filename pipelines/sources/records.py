@@ -107,10 +107,15 @@ def _normalise_list(field: Field, value: Any) -> Any:
     return value
 
 
+@functools.cache
+def _names(fields: tuple[Field, ...], children: tuple[Child, ...]) -> tuple[dict[str, str], frozenset[str]]:
+    """camelCase -> snake_case of the contract's fields, and the nested lists' names (once per table)."""
+    return {f.camel: f.name for f in fields}, frozenset(c.graphql_name for c in children)
+
+
 def _rename(record: dict[str, Any], fields: tuple[Field, ...], children: tuple[Child, ...]) -> dict[str, Any]:
     """GraphQL camelCase -> contract snake_case; unknown keys are kept (schema evolution records them)."""
-    by_camel = {f.camel: f.name for f in fields}
-    child_names = {c.graphql_name for c in children}
+    by_camel, child_names = _names(fields, children)
     out: dict[str, Any] = {}
     for key, value in record.items():
         if key in child_names:
