@@ -133,11 +133,15 @@ def validate_table(
     *,
     report_dir: Path | None = None,
     previous: dict | None = None,
+    ocid_prefix: str | None = None,
 ) -> list[CheckResult]:
-    """Every check of one table (one Dagster asset): ``validate_table(con, "raw", "contract")``."""
+    """Every check of one table (one Dagster asset): ``validate_table(con, "raw", "contract")``.
+
+    ``ocid_prefix``: the prefix the OCDS tables were built with (default: the process settings).
+    """
     _check_layer(layer)
     with _connection(con) as db:
-        suite = build_suite(db, layer, table, previous)
+        suite = build_suite(db, layer, table, previous, ocid_prefix=ocid_prefix)
         with _gx_context(report_dir) as context:
             results = _run_suite(db, context, suite)
             if report_dir is not None:
@@ -156,6 +160,7 @@ def validate_layer(
     *,
     report_dir: Path | None = None,
     previous: dict | None = None,
+    ocid_prefix: str | None = None,
 ) -> LayerResult:
     """Every suite of a layer. ``previous`` is the ``summary()`` of the previous build (for the
     distribution checks); with ``report_dir`` Data Docs and summaries are written there."""
@@ -165,7 +170,7 @@ def validate_layer(
     report = Path(report_dir) if report_dir is not None else None
     with _connection(warehouse) as db, _gx_context(report) as context:
         for table in table_names(layer, db):
-            suite = build_suite(db, layer, table, previous)
+            suite = build_suite(db, layer, table, previous, ocid_prefix=ocid_prefix)
             results.extend(_run_suite(db, context, suite))
             metrics.update(suite.metrics)
         if report is not None:

@@ -20,9 +20,18 @@ def table_names(layer: str, con: duckdb.DuckDBPyConnection | None = None) -> lis
 
 
 def build_suite(
-    con: duckdb.DuckDBPyConnection, layer: str, table: str, previous: dict | None = None
+    con: duckdb.DuckDBPyConnection,
+    layer: str,
+    table: str,
+    previous: dict | None = None,
+    *,
+    ocid_prefix: str | None = None,
 ) -> Suite:
-    module = {"raw": raw, "ocds": ocds, "risk": risk}.get(layer)
+    """The suite of one table. ``ocid_prefix`` is the dataset's prefix the OCDS layer is checked
+    against; passed by the caller that holds the run's settings (default: the process settings)."""
+    if layer == "ocds":
+        return ocds.build(con, table, previous, ocid_prefix=ocid_prefix)
+    module = {"raw": raw, "risk": risk}.get(layer)
     if module is None:
         raise ValueError(f"unknown layer {layer!r}")
     return module.build(con, table, previous)

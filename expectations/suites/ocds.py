@@ -81,7 +81,13 @@ def _currencies(con) -> list[str]:
     return sorted(codes)
 
 
-def build(con: duckdb.DuckDBPyConnection, table: str, previous: dict | None = None) -> Suite:
+def build(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    previous: dict | None = None,
+    *,
+    ocid_prefix: str | None = None,
+) -> Suite:
     suite = Suite(name=f"{SCHEMA}.{table}", layer="ocds", table=table)
     columns = c.columns_of(con, SCHEMA, table)
     if not columns:
@@ -113,7 +119,7 @@ def build(con: duckdb.DuckDBPyConnection, table: str, previous: dict | None = No
     # --- every table: ocid set and well-formed -------------------------------------------
     if ocid:
         c.not_null(suite, rows, ocid)
-        prefix = _ocid_prefix()
+        prefix = ocid_prefix or _ocid_prefix()
         c.matches(
             suite,
             rows,

@@ -112,7 +112,14 @@ def build_layer_check(layer: str, tables: dict[str, AssetKey]) -> AssetChecksDef
         with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
             for check_key in selected:
                 table = table_of[check_key]
-                results = validate_table(con, layer, table, report_dir=report, previous=previous)
+                results = validate_table(
+                    con,
+                    layer,
+                    table,
+                    report_dir=report,
+                    previous=previous,
+                    ocid_prefix=settings.ocid_prefix,
+                )
                 outcome = asset_check_outcome(results)
                 suite_file = report / "suites" / f"{layer}.{table}.json"
                 if suite_file.exists():
