@@ -1,4 +1,4 @@
-"""Smoke test of ``python -m pipelines.bench``: every stage runs on a tiny world and reports sane figures.
+"""Smoke test of ``python -m pipelines.bench``: every stage runs at scale 1 and reports sane figures.
 
 Not a timed test (speed is reported, never asserted): it proves the command works end to end
 (world, HTTP ingestion against a sandbox process, dbt, Great Expectations, publish, the daily
@@ -29,7 +29,7 @@ from pipelines.bench import (
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 REPO = Path(__file__).resolve().parent.parent
-SCALE = 0.2
+SCALE = 1.0  # the scale the issue names for the smoke test (about 3 minutes)
 EVERY_STAGE = [
     "world",
     "ingest",
