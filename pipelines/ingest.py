@@ -49,6 +49,12 @@ class IngestResult:
         }
 
 
+#: dlt's extract files (JSON Lines handed from extract to normalize) live on local disk for minutes;
+#: gzipping them cost a quarter of the load's time (scale 10: 68 s -> 52 s without). A value in the
+#: environment (``DATA_WRITER__DISABLE_COMPRESSION``) still wins over this default.
+INTERMEDIATE_FILES = {"data_writer.disable_compression": True}
+
+
 def make_pipeline(settings: Settings, *, progress: str | None = None) -> dlt.Pipeline:
     """The dlt pipeline writing to the configured destination (DuckDB file by default)."""
     if settings.destination == "duckdb":
@@ -168,7 +174,8 @@ def run_ingestion(
             include_journal=include_journal,
         )
         pipeline = make_pipeline(settings, progress=progress)
-        pipeline.run([source, _quarantine_table()], loader_file_format=settings.loader_file_format)
+        with dlt.config.values(INTERMEDIATE_FILES):
+            pipeline.run([source, _quarantine_table()], loader_file_format=settings.loader_file_format)
     trace = pipeline.last_trace
     loaded = dict(sorted(trace.last_normalize_info.row_counts.items())) if trace.last_normalize_info else {}
     loaded = {t: n for t, n in loaded.items() if not t.startswith("_dlt")}
