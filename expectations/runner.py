@@ -196,7 +196,9 @@ def _connection(warehouse) -> Iterator[duckdb.DuckDBPyConnection]:
     path = Path(warehouse)
     if not path.is_file():
         raise FileNotFoundError(f"warehouse {path} does not exist")
-    con = duckdb.connect(str(path), read_only=True)
+    from pipelines.settings import get_settings  # memory_limit: DuckDB's default is 80 % of RAM
+
+    con = duckdb.connect(str(path), read_only=True, config=get_settings().duckdb_config)
     try:
         yield con
     finally:

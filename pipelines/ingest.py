@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import dlt
+from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
 from pipelines.goszakup_api import ENTITIES, Entity
 from pipelines.settings import SANDBOX_TOKEN, InvalidSettings, Settings, load_settings
@@ -59,7 +60,9 @@ def make_pipeline(settings: Settings, *, progress: str | None = None) -> dlt.Pip
     """The dlt pipeline writing to the configured destination (DuckDB file by default)."""
     if settings.destination == "duckdb":
         settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
-        destination: Any = dlt.destinations.duckdb(str(settings.warehouse_path))
+        credentials = DuckDbCredentials(str(settings.warehouse_path))
+        credentials.global_config = dict(settings.duckdb_config)  # the load's merges stay bounded
+        destination: Any = dlt.destinations.duckdb(credentials)
     else:
         destination = settings.destination
     return dlt.pipeline(

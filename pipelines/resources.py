@@ -104,6 +104,7 @@ def dbt_env(settings: Settings) -> dict[str, str]:
         "GOSZAKUP_DUCKDB_PATH": str(settings.warehouse_path.resolve()),
         "GOSZAKUP_OCID_PREFIX": settings.ocid_prefix,
         "GOSZAKUP_SOURCE_TIMEZONE": settings.source_timezone,
+        "GOSZAKUP_DUCKDB_MEMORY_LIMIT": settings.duckdb_memory_limit,
     }
 
 

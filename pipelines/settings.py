@@ -86,6 +86,15 @@ class Settings(BaseSettings):
             "insert_values, grows with the table: 3.4 GiB at scale 1; see docs/benchmarks.md)."
         ),
     )
+    duckdb_memory_limit: str = Field(
+        default="4GB",
+        pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
+        description=(
+            "DuckDB memory_limit of every connection that works the warehouse (dlt's load, dbt, the "
+            "checks, publish). DuckDB's default is 80 % of RAM, which it fills with cache at scale; "
+            "4GB keeps a national year under the 6 GiB goal (docs/benchmarks.md)."
+        ),
+    )
     pipeline_name: str = Field(default="goszakup")
     pipelines_dir: Path | None = Field(
         default=None, description="dlt's working folder (default: <data_dir>/dlt)."
@@ -160,6 +169,11 @@ class Settings(BaseSettings):
     def uses_sandbox(self) -> bool:
         """True when no real API is configured: the job starts a local sandbox."""
         return self.api_base_url is None and self.token is None
+
+    @property
+    def duckdb_config(self) -> dict[str, str]:
+        """Configuration of a DuckDB connection to the warehouse (``duckdb.connect(config=...)``)."""
+        return {"memory_limit": self.duckdb_memory_limit}
 
     @property
     def warehouse_path(self) -> Path:

@@ -362,7 +362,7 @@ def _build(
     if not warehouse.is_file():
         raise FileNotFoundError(f"warehouse {warehouse} does not exist")
     docs = load_dbt_docs(dbt_manifest)
-    con = duckdb.connect(str(warehouse), read_only=True)
+    con = duckdb.connect(str(warehouse), read_only=True, config=settings.duckdb_config)
     try:
         con.execute("SET TimeZone = 'UTC'")
         tables = discover_tables(con, schemas, docs)

@@ -109,7 +109,9 @@ def build_layer_check(layer: str, tables: dict[str, AssetKey]) -> AssetChecksDef
         selected = sorted(
             (k for k in context.selected_asset_check_keys if k in table_of), key=lambda k: table_of[k]
         )
-        with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        with duckdb.connect(
+            str(settings.warehouse_path), read_only=True, config=settings.duckdb_config
+        ) as con:
             for check_key in selected:
                 table = table_of[check_key]
                 results = validate_table(
