@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha256sum | cut -c1-16)
 
-.PHONY: setup run ingest test lint dev bench score clean
+.PHONY: setup run ingest test lint dev bench bench-national score clean
 
 setup: $(STAMP)
 
@@ -36,6 +36,10 @@ dev: setup
 
 bench: setup
 	$(BIN)/python -m pipelines.bench $(BENCH_ARGS)
+
+# a national year by hand: world (~15 min), then every stage and the daily update (1.5-2 hours)
+bench-national: setup
+	$(BIN)/python -m pipelines.bench --scale 450 --json data/bench/national.json $(BENCH_ARGS)
 
 # precision / recall of the risk flags against the sandbox's planted ground truth (after a build)
 score: setup

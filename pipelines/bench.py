@@ -204,9 +204,12 @@ class SandboxProcess:
         with urllib.request.urlopen(req, timeout=3600) as resp:
             return json.loads(resp.read())
 
-    def usage(self) -> dict[str, Any]:
-        """The server's counters plus its process's CPU seconds and peak memory so far."""
-        stats = self.call("GET", "/_sandbox/stats")
+    def usage(self, *, open_window: bool = False) -> dict[str, Any]:
+        """The server's counters plus its process's CPU seconds and peak memory so far.
+
+        ``open_window``: start a new span of ``api_window_s`` (first request to last answer).
+        """
+        stats = self.call("POST" if open_window else "GET", "/_sandbox/stats")
         assert self.proc is not None
         stats["cpu_s"], stats["peak_mib"] = _proc_times(self.proc.pid)
         return stats
@@ -218,19 +221,24 @@ def api_usage(
     """How busy the API was during one load (differences of the sandbox's counters).
 
     ``requests`` are the answered ones (a 429 is counted apart), so ``use_of_limit_pct`` is the
-    share of the rate limit the load turned into answers.
+    share of the rate limit the load turned into answers while it talked to the API (from its
+    first request to its last answer, ``api_window_s``, when ``before`` opened a window; else over
+    the whole wall time, start-up and post-processing included).
     """
     rejected = after["rate_limited"] - before["rate_limited"]
     served = after["requests"] - before["requests"] - rejected
     busy = after.get("api_busy_s", 0.0) - before.get("api_busy_s", 0.0)
     area = after.get("api_inflight_area_s", 0.0) - before.get("api_inflight_area_s", 0.0)
     rps = served / wall_s if wall_s else 0.0
+    window = after.get("api_window_s") or 0.0
+    window_rps = served / window if window else rps
     return {
         "requests": served,
+        "api_window_s": round(window, 1),
         "rejected_429": rejected,
         "requests_per_s": round(rps, 1),
         "rate_limit": rate_limit,
-        "use_of_limit_pct": round(100 * rps / rate_limit, 1) if rate_limit else None,
+        "use_of_limit_pct": round(100 * window_rps / rate_limit, 1) if rate_limit else None,
         "busy_pct": round(100 * busy / wall_s, 1) if wall_s else None,
         "mean_in_flight": round(area / wall_s, 2) if wall_s else None,
         "max_in_flight": after.get("api_inflight_max"),
@@ -274,6 +282,7 @@ class ScaleRun:
     api_floor: dict[str, dict[str, Any]] = field(default_factory=dict)  # stage -> plain HTTP crawl
     failed: str = ""
     raw_from_world: bool = False
+    client_rate_limit: float = 0.0  # GOSZAKUP_API_RATE_LIMIT of the pipeline's loads (0: none)
 
     def stage(self, name: str) -> StageResult | None:
         return next((s for s in self.stages if s.name == name), None)
@@ -349,6 +358,7 @@ class Bench:
         world: Path | None,
         baselines: bool,
         raw_from_world: bool = False,
+        client_rate_limit: float = 0.0,
     ) -> None:
         self.work = work
         self.logs = work / "logs"
@@ -358,7 +368,9 @@ class Bench:
         self.world_src = world
         self.world = work / "world.duckdb"  # pristine epoch-0 world
         self.served = work / "world-served.duckdb"  # the copy the sandbox serves and advances
-        self.run = ScaleRun(scale, seed, rate_limit, raw_from_world=raw_from_world)
+        self.run = ScaleRun(
+            scale, seed, rate_limit, raw_from_world=raw_from_world, client_rate_limit=client_rate_limit
+        )
         self.baselines = baselines
         self._console = _console()
 
@@ -381,6 +393,7 @@ class Bench:
             "GOSZAKUP_TOKEN": SANDBOX_TOKEN,
             # the sandbox's journal starts on its first epoch day (as for the in-process sandbox)
             "GOSZAKUP_JOURNAL_START_DATE": EPOCH_BASE.date().isoformat(),
+            "GOSZAKUP_API_RATE_LIMIT": str(self.run.client_rate_limit),
         }
 
     # world
@@ -424,7 +437,7 @@ class Bench:
 
     def stage_ingest(self, sandbox: SandboxProcess) -> None:
         self.say("ingest: full load")
-        before = sandbox.usage()
+        before = sandbox.usage(open_window=True)
         m = self._python(
             "ingest", ["-m", "pipelines.ingest", "--no-progress"], **self._ingest_env(sandbox.url)
         )
@@ -441,7 +454,7 @@ class Bench:
 
         dump = self.baseline_dir / "dump-full"
         shutil.rmtree(dump, ignore_errors=True)
-        before = sandbox.usage()
+        before = sandbox.usage(open_window=True)
         floor = dump_api(sandbox.url, SANDBOX_TOKEN, dump, journal_from=EPOCH_BASE.date())
         self.run.api_floor["ingest"] = {
             **floor,
@@ -459,7 +472,7 @@ class Bench:
         summary = sandbox.call("POST", "/_sandbox/advance?epochs=1")
         advance_s = time.monotonic() - started
         self.say("daily: incremental load")
-        before = sandbox.usage()
+        before = sandbox.usage(open_window=True)
         m = self._python(
             "daily-ingest", ["-m", "pipelines.ingest", "--no-progress"], **self._ingest_env(sandbox.url)
         )
@@ -482,7 +495,7 @@ class Bench:
 
         dump = self.baseline_dir / "dump-daily"
         shutil.rmtree(dump, ignore_errors=True)
-        before = sandbox.usage()
+        before = sandbox.usage(open_window=True)
         floor = dump_api(sandbox.url, SANDBOX_TOKEN, dump, cursors=cursors, journal_from=EPOCH_BASE.date())
         self.run.api_floor["daily: ingest"] = {
             **floor,
@@ -812,6 +825,7 @@ def api_rows(run: ScaleRun) -> list[list[str]]:
             [
                 label,
                 f"{usage['requests']:,}",
+                _fmt(usage.get("api_window_s")),
                 _fmt(usage["requests_per_s"]),
                 _fmt(limit, 0) if limit else "none",
                 _fmt(usage["use_of_limit_pct"], 0, " %"),
@@ -828,6 +842,7 @@ def api_rows(run: ScaleRun) -> list[list[str]]:
 API_HEADERS = [
     "load",
     "answered requests",
+    "API window s",
     "answered/s",
     "limit",
     "use of limit",
@@ -1001,6 +1016,7 @@ def markdown(runs: Sequence[ScaleRun], info: dict[str, str]) -> str:
         out += [
             f"#### Scale {run.scale:g} (seed {run.seed}, {world:,} rows in the world"
             + (f", sandbox rate limit {run.rate_limit:g} req/s" if run.rate_limit else ", no rate limit")
+            + (f", client limit {run.client_rate_limit:g} req/s" if run.client_rate_limit else "")
             + (", raw layer copied from the world: ingestion not measured)" if run.raw_from_world else ")"),
             "",
             _md_table(HEADERS, table_rows(run)),
@@ -1090,6 +1106,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="sandbox requests/s (default: GOSZAKUP_SANDBOX_RATE_LIMIT; 0 none)",
     )
     parser.add_argument(
+        "--client-rate-limit",
+        type=float,
+        default=None,
+        help="the pipeline's own limit, GOSZAKUP_API_RATE_LIMIT (default: the sandbox's limit; 0 none)",
+    )
+    parser.add_argument(
         "--world", type=Path, help="use this world file instead of building one (one scale only)"
     )
     parser.add_argument(
@@ -1147,6 +1169,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: invalid settings:\n{exc}", file=sys.stderr)
         return 2
     scales = args.scale or [settings.sandbox_scale]
+    if args.client_rate_limit is not None and args.client_rate_limit < 0:
+        print("error: --client-rate-limit must be >= 0", file=sys.stderr)
+        return 2
     if any(s <= 0 for s in scales):
         print("error: --scale must be > 0", file=sys.stderr)
         return 2
@@ -1174,6 +1199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 world=args.world,
                 baselines=args.baselines,
                 raw_from_world=args.raw_from_world,
+                client_rate_limit=rate if args.client_rate_limit is None else args.client_rate_limit,
             )
             runs.append(bench.execute(args.stages))
             print_run(runs[-1])

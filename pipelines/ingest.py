@@ -144,6 +144,7 @@ def build_source(
         max_retries=settings.max_retries,
         backoff_factor=settings.backoff_factor,
         max_retry_delay_s=settings.max_retry_delay_s,
+        rate_limit=settings.api_rate_limit,
         include_refs=include_refs,
         include_journal=include_journal,
     )

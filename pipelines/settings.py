@@ -46,6 +46,15 @@ class Settings(BaseSettings):
     max_retries: int = Field(default=8, ge=0, le=50, description="Retries on 429/5xx/timeouts per request.")
     backoff_factor: float = Field(default=1.0, ge=0, description="Exponential backoff base in seconds.")
     max_retry_delay_s: float = Field(default=120.0, gt=0)
+    api_rate_limit: float = Field(
+        default=0.0,
+        ge=0,
+        description=(
+            "Requests per second the client sends at most, over all its threads (0: no limit). The "
+            "API's limit is undocumented (public clients assume 5/s): set it to the known limit and "
+            "the load runs at that rate instead of provoking 429s that park a stream for Retry-After."
+        ),
+    )
     graphql_page_size: int = Field(
         default=200, ge=1, description="GraphQL limit per page (the API allows 200)."
     )

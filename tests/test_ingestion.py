@@ -91,6 +91,40 @@ def test_429_storm_is_retried_and_nothing_is_lost(world_copy: Path, tmp_path: Pa
         assert_matches_sandbox(server, tmp_path / "goszakup.duckdb")
 
 
+def test_client_rate_limit_keeps_under_the_api_limit(world_copy: Path, tmp_path: Path) -> None:
+    """With ``api_rate_limit`` at the API's limit no request is refused; without it, some are.
+
+    The control run (no client limit) proves the limit is tight enough to be hit at all.
+    """
+    from pipelines.sandbox.server import run_sandbox
+
+    entities = ["trd_buy", "lots"]  # two GraphQL streams in parallel, about 40 requests
+    with run_sandbox(world_copy, rate_limit=8) as server:
+        limited = run_ingestion(
+            settings_for(tmp_path / "limited", api_rate_limit=8, backoff_factor=0.05),
+            base_url=server.url,
+            token=server.token,
+            entities=entities,
+            include_refs=False,
+            include_journal=False,
+        )
+        refused = admin(server, "GET", "/_sandbox/stats")["rate_limited"]
+        assert refused == 0 and limited.stats.retries.get("429", 0) == 0
+        assert_matches_sandbox(server, tmp_path / "limited" / "goszakup.duckdb", tables=entities)
+
+        free = run_ingestion(
+            settings_for(tmp_path / "free", backoff_factor=0.05),
+            base_url=server.url,
+            token=server.token,
+            entities=entities,
+            include_refs=False,
+            include_journal=False,
+        )
+        assert admin(server, "GET", "/_sandbox/stats")["rate_limited"] > refused
+        assert free.stats.retries.get("429", 0) > 0
+        assert_matches_sandbox(server, tmp_path / "free" / "goszakup.duckdb", tables=entities)
+
+
 def test_wrong_token_fails_with_a_clear_error(sandbox, tmp_path: Path) -> None:
     with pytest.raises(Exception, match="401"):
         run_ingestion(

@@ -394,8 +394,10 @@ class LoadMeter:
     Why: a benchmark must tell "the pipeline keeps the API busy" from "the pipeline waits on
     itself". ``GET /_sandbox/stats`` reports ``uptime_s``, ``api_busy_s`` (time with >= 1 API
     request in flight), ``api_inflight_area_s`` (the integral of requests in flight over time: its
-    difference over a run divided by the run's length is the mean concurrency) and
-    ``api_inflight_max``. Admin requests are not counted.
+    difference over a run divided by the run's length is the mean concurrency),
+    ``api_inflight_max``, and ``api_window_s``: from the first API request's start to the last
+    one's end since ``POST /_sandbox/stats`` opened the window (the span a client spent talking to
+    the API, without its own start-up and post-processing). Admin requests are not counted.
     """
 
     def __init__(self) -> None:
@@ -405,6 +407,12 @@ class LoadMeter:
         self.max = 0
         self.busy = 0.0
         self.area = 0.0
+        self.window_first: float | None = None
+        self.window_last: float | None = None
+
+    def open_window(self) -> None:
+        with self._lock:
+            self.window_first = self.window_last = None
 
     def _advance(self, now: float) -> None:
         if self.active:
@@ -414,14 +422,19 @@ class LoadMeter:
 
     def enter(self) -> None:
         with self._lock:
-            self._advance(time.monotonic())
+            now = time.monotonic()
+            self._advance(now)
             self.active += 1
             self.max = max(self.max, self.active)
+            if self.window_first is None:
+                self.window_first = now
 
     def leave(self) -> None:
         with self._lock:
-            self._advance(time.monotonic())
+            now = time.monotonic()
+            self._advance(now)
             self.active -= 1
+            self.window_last = now
 
     def snapshot(self) -> dict[str, float]:
         with self._lock:
@@ -432,6 +445,9 @@ class LoadMeter:
                 "api_busy_s": round(self.busy, 3),
                 "api_inflight_area_s": round(self.area, 3),
                 "api_inflight_max": self.max,
+                "api_window_s": round((self.window_last or now) - self.window_first, 3)
+                if self.window_first is not None
+                else 0.0,
             }
 
 
@@ -935,6 +951,8 @@ class SandboxServer:
             if action == "ground-truth":
                 return Reply(200, self.ground_truth())
             if action == "stats":
+                if method == "POST":  # opens a new measuring window (api_window_s)
+                    self._meter.open_window()
                 return Reply(200, self.stats())
             if action == "faults":
                 if method == "POST":

@@ -276,6 +276,7 @@ def goszakup_source(
     max_retries: int = 8,
     backoff_factor: float = 1.0,
     max_retry_delay_s: float = 120.0,
+    rate_limit: float = 0.0,
     include_refs: bool = True,
     include_journal: bool = True,
 ) -> list[Any]:
@@ -293,6 +294,7 @@ def goszakup_source(
         max_retries=max_retries,
         backoff_factor=backoff_factor,
         max_retry_delay_s=max_retry_delay_s,
+        rate_limit=rate_limit,
     )
     selected = [ENTITIES[name] for name in (entities or ENTITIES)]
     resources: list[Any] = []

@@ -29,6 +29,7 @@ from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 from dlt.sources.helpers.rest_client.paginators import BasePaginator, JSONLinkPaginator
 from requests import Request, Response
+from requests_ratelimiter import LimiterAdapter
 
 
 class SourceError(RuntimeError):
@@ -116,8 +117,14 @@ def make_client(
     max_retries: int = 8,
     backoff_factor: float = 1.0,
     max_retry_delay_s: float = 120.0,
+    rate_limit: float = 0.0,
 ) -> RESTClient:
-    """A dlt ``RESTClient`` for the goszakup API with retries (429, 5xx, unreadable pages) and auth."""
+    """A dlt ``RESTClient`` for the goszakup API with retries (429, 5xx, unreadable pages) and auth.
+
+    ``rate_limit`` (requests/s, 0 none): every attempt, retries included, first takes a token from
+    one bucket per host shared by all extraction threads (``requests-ratelimiter``); a 429 still
+    arriving fills the bucket, so the client falls back in step with the server.
+    """
     http = Client(
         request_timeout=timeout_s,
         request_max_attempts=max_retries + 1,
@@ -130,6 +137,10 @@ def make_client(
     session = http.session
     # TLS verification stays on; a CA bundle may be given for private roots.
     session.verify = str(ca_bundle) if ca_bundle else True
+    if rate_limit > 0:
+        limited = LimiterAdapter(per_second=rate_limit, per_host=True, pool_maxsize=50)
+        session.mount("http://", limited)
+        session.mount("https://", limited)
 
     return RESTClient(base_url=base_url, auth=BearerTokenAuth(token=token), session=session)
 
