@@ -145,6 +145,7 @@ def build_source(
         backoff_factor=settings.backoff_factor,
         max_retry_delay_s=settings.max_retry_delay_s,
         rate_limit=settings.api_rate_limit,
+        file_format=settings.loader_file_format,
         include_refs=include_refs,
         include_journal=include_journal,
     )

@@ -43,7 +43,13 @@ from pipelines.sources.http import (
     make_client,
     response_hooks,
 )
-from pipelines.sources.records import DELETED_FLAG, column_hints, entity_columns, explode_page
+from pipelines.sources.records import (
+    DELETED_FLAG,
+    column_hints,
+    entity_columns,
+    explode_page,
+    register_tables,
+)
 
 #: New fields are recorded as new columns; a value that does not fit its column's type is never
 #: coerced into a variant column (it is quarantined before it reaches dlt, and frozen here).
@@ -74,7 +80,12 @@ def to_filter_value(cursor_value: str) -> str:
 
 
 def _graphql_resource(
-    entity: Entity, client: RESTClient, stats: LoadStats, page_size: int, initial: str
+    entity: Entity,
+    client: RESTClient,
+    stats: LoadStats,
+    page_size: int,
+    initial: str,
+    file_format: str | None = None,
 ) -> Any:
     limit = min(page_size, GRAPHQL_MAX_LIMIT)
     query = graphql_query(entity)
@@ -106,19 +117,28 @@ def _graphql_resource(
             stats.add("records", entity.name, len(page))
             yield from explode_page(entity, list(page), camel_case=True)
 
-    # No columns or key on the resource itself: every row is routed to its table with that
-    # table's own hints (records.explode_page), so a child or quarantine table never inherits
-    # the entity's columns.
-    return dlt.resource(
+    # No columns or key on the resource itself: every table a page is routed to is declared
+    # with its own hints (records.register_tables), so a child or quarantine table never
+    # inherits the entity's columns.
+    resource = dlt.resource(
         pages,
         name=entity.name,
         write_disposition="merge",
         schema_contract=SCHEMA_CONTRACT,
+        file_format=file_format,
         parallelized=True,
     )
+    return register_tables(resource, entity, file_format)
 
 
-def _rest_resource(entity: Entity, client: RESTClient, stats: LoadStats, page_size: int, initial: str) -> Any:
+def _rest_resource(
+    entity: Entity,
+    client: RESTClient,
+    stats: LoadStats,
+    page_size: int,
+    initial: str,
+    file_format: str | None = None,
+) -> Any:
     assert entity.rest_path
 
     def fetch() -> Iterator[list[dict]]:
@@ -150,16 +170,18 @@ def _rest_resource(entity: Entity, client: RESTClient, stats: LoadStats, page_si
         def pages() -> Iterator[list[dict]]:  # type: ignore[misc]
             yield from fetch()
 
-    # No columns or key on the resource itself: every row is routed to its table with that
-    # table's own hints (records.explode_page), so a child or quarantine table never inherits
-    # the entity's columns.
-    return dlt.resource(
+    # No columns or key on the resource itself: every table a page is routed to is declared
+    # with its own hints (records.register_tables), so a child or quarantine table never
+    # inherits the entity's columns.
+    resource = dlt.resource(
         pages,
         name=entity.name,
         write_disposition="merge",
         schema_contract=SCHEMA_CONTRACT,
+        file_format=file_format,
         parallelized=True,
     )
+    return register_tables(resource, entity, file_format)
 
 
 def _refs_resource(client: RESTClient, stats: LoadStats, ref_tables: Sequence[str], page_size: int) -> Any:
@@ -277,6 +299,7 @@ def goszakup_source(
     backoff_factor: float = 1.0,
     max_retry_delay_s: float = 120.0,
     rate_limit: float = 0.0,
+    file_format: str | None = None,
     include_refs: bool = True,
     include_journal: bool = True,
 ) -> list[Any]:
@@ -300,9 +323,11 @@ def goszakup_source(
     resources: list[Any] = []
     for entity in selected:
         if entity.default_api == "graphql":
-            resources.append(_graphql_resource(entity, client, stats, graphql_page_size, initial_date))
+            resources.append(
+                _graphql_resource(entity, client, stats, graphql_page_size, initial_date, file_format)
+            )
         else:
-            resources.append(_rest_resource(entity, client, stats, rest_page_size, initial_date))
+            resources.append(_rest_resource(entity, client, stats, rest_page_size, initial_date, file_format))
     if include_refs:
         resources.append(_refs_resource(client, stats, ref_tables, rest_page_size))
     if include_journal:

@@ -13,6 +13,7 @@ import functools
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import dlt
@@ -57,16 +58,6 @@ def entity_columns(entity: Entity) -> dict[str, dict[str, Any]]:
     return cols
 
 
-@functools.cache
-def _entity_hints(entity: Entity) -> Any:
-    return dlt.mark.make_hints(
-        table_name=entity.name,
-        write_disposition="merge",
-        primary_key=entity.primary_key,
-        columns=entity_columns(entity),
-    )
-
-
 def type_problem(field: Field, value: Any) -> str | None:
     """Why ``value`` does not fit ``field``'s contract type, or None when it fits."""
     if value is None:
@@ -107,24 +98,6 @@ def _normalise_list(field: Field, value: Any) -> Any:
     return value
 
 
-@functools.cache
-def _names(fields: tuple[Field, ...], children: tuple[Child, ...]) -> tuple[dict[str, str], frozenset[str]]:
-    """camelCase -> snake_case of the contract's fields, and the nested lists' names (once per table)."""
-    return {f.camel: f.name for f in fields}, frozenset(c.graphql_name for c in children)
-
-
-def _rename(record: dict[str, Any], fields: tuple[Field, ...], children: tuple[Child, ...]) -> dict[str, Any]:
-    """GraphQL camelCase -> contract snake_case; unknown keys are kept (schema evolution records them)."""
-    by_camel, child_names = _names(fields, children)
-    out: dict[str, Any] = {}
-    for key, value in record.items():
-        if key in child_names:
-            out[key] = value
-        else:
-            out[by_camel.get(key, key)] = value
-    return out
-
-
 def quarantine_row(entity: str, table: str, record_id: Any, field: str, reason: str, record: dict) -> dict:
     """A ``_quarantine`` row: the entity, the table, the record id, the field and the reason."""
     return {
@@ -137,106 +110,186 @@ def quarantine_row(entity: str, table: str, record_id: Any, field: str, reason: 
     }
 
 
+QUARANTINE_KEY = ["table_name", "record_id", "field"]
+QUARANTINE_COLUMNS: dict[str, dict[str, Any]] = {
+    c: {
+        "name": c,
+        "data_type": "text",
+        "nullable": c in ("entity", "record"),
+        **({"primary_key": True} if c in QUARANTINE_KEY else {}),
+    }
+    for c in ("entity", "table_name", "record_id", "field", "reason", "record")
+}
 QUARANTINE_HINTS = dlt.mark.make_hints(
     table_name=QUARANTINE_TABLE,
     write_disposition="merge",
-    primary_key=["table_name", "record_id", "field"],
-    columns={
-        c: {
-            "name": c,
-            "data_type": "text",
-            "nullable": c in ("entity", "record"),
-            **({"primary_key": True} if c in ("table_name", "record_id", "field") else {}),
-        }
-        for c in ("entity", "table_name", "record_id", "field", "reason", "record")
-    },
+    primary_key=QUARANTINE_KEY,
+    columns=QUARANTINE_COLUMNS,
 )
 
 
-@functools.cache
-def _child_hints(child: Child) -> Any:
+def child_columns(child: Child) -> dict[str, dict[str, Any]]:
+    """Column hints of a child table: its contract fields, the parent's key, its own key."""
     columns = column_hints(child.fields, {child.parent_key: "bigint"})
     pk = child.primary_key
     columns[pk] = {**columns[pk], "nullable": False, "primary_key": True}
-    return dlt.mark.make_hints(
-        table_name=child.table, write_disposition="merge", primary_key=pk, columns=columns
-    )
+    return columns
 
 
-def _check(
-    entity: str, table: str, pk: str, fields: tuple[Field, ...], row: dict[str, Any], quarantine: list[dict]
-) -> bool:
+#: A value of exactly this Python type always fits the contract type (``type(v) is int`` is False
+#: for a bool). A value that fails the test gets the full check (``_normalise_list``, then
+#: ``type_problem``), so verdicts and quarantine rows are those of the full check.
+_FITS = {
+    "int": lambda v: type(v) is int,
+    "float": lambda v: type(v) is float or type(v) is int,
+    "str": lambda v: type(v) is str,
+    "datetime": lambda v: type(v) is str and _DATETIME.match(v) is not None,
+    "bool": lambda v: type(v) is bool,
+    "int[]": lambda v: type(v) is list and all(type(x) is int for x in v),
+    "str[]": lambda v: type(v) is list and all(type(x) is str for x in v),
+}
+
+
+@dataclass(frozen=True, eq=False)
+class TablePlan:
+    """What a record of one table needs, computed once per table instead of once per record."""
+
+    table: str
+    primary_key: str
+    parent_key: str | None
+    by_camel: dict[str, str]  # GraphQL camelCase -> contract snake_case
+    child_names: frozenset[str]
+    checks: tuple[tuple[str, Any, Field], ...]  # (field name, fast fit test, field)
+    children: tuple[tuple[str, TablePlan], ...]  # (GraphQL name of the nested list, its plan)
+
+    @classmethod
+    def of(
+        cls,
+        table: str,
+        primary_key: str,
+        fields: tuple[Field, ...],
+        children: tuple[Child, ...],
+        parent_key: str | None = None,
+    ) -> TablePlan:
+        return cls(
+            table=table,
+            primary_key=primary_key,
+            parent_key=parent_key,
+            by_camel={f.camel: f.name for f in fields},
+            child_names=frozenset(c.graphql_name for c in children),
+            checks=tuple((f.name, _FITS[f.type], f) for f in fields),
+            children=tuple(
+                (c.graphql_name, cls.of(c.table, c.primary_key, c.fields, c.children, c.parent_key))
+                for c in children
+            ),
+        )
+
+
+@functools.cache
+def table_plan(entity: Entity) -> TablePlan:
+    return TablePlan.of(entity.name, entity.primary_key, entity.fields, entity.children)
+
+
+def _rename(record: dict[str, Any], plan: TablePlan) -> dict[str, Any]:
+    """GraphQL camelCase -> contract snake_case; unknown keys are kept (schema evolution records them)."""
+    by_camel, child_names = plan.by_camel, plan.child_names
+    return {(key if key in child_names else by_camel.get(key, key)): value for key, value in record.items()}
+
+
+def _check(entity: str, plan: TablePlan, row: dict[str, Any], quarantine: list[dict]) -> bool:
     """True when ``row`` fits the contract; otherwise its problems are added to ``quarantine``."""
     problems = []
-    for f in fields:
-        if f.name in row:
-            row[f.name] = _normalise_list(f, row[f.name])
-            reason = type_problem(f, row[f.name])
+    for name, fits, field_ in plan.checks:
+        if name in row:
+            value = row[name]
+            if value is None or fits(value):
+                continue
+            row[name] = value = _normalise_list(field_, value)
+            reason = type_problem(field_, value)
             if reason:
-                problems.append((f.name, reason))
-    record_id = row.get(pk)
+                problems.append((name, reason))
+    record_id = row.get(plan.primary_key)
     if record_id is None:
-        problems.append((pk, "primary key is missing"))
-    quarantine.extend(quarantine_row(entity, table, record_id, f, r, row) for f, r in problems)
+        problems.append((plan.primary_key, "primary key is missing"))
+    if problems:
+        quarantine.extend(quarantine_row(entity, plan.table, record_id, f, r, row) for f, r in problems)
     return not problems
+
+
+def register_tables(resource: Any, entity: Entity, file_format: str | None = None) -> Any:
+    """Declare on ``resource``, once, every table its pages are routed to, with that table's hints.
+
+    Why not ``dlt.mark.with_hints`` on every page: dlt then merges the hints into the resource,
+    drops its contract cache and validates the table schema again, for every page and table.
+    Declared here as table variants, a page only names its table (``with_table_name``). The
+    file format is given per variant: ``pipeline.run(loader_file_format=...)`` reaches only the
+    resource's base hints.
+    """
+    tables = [(entity.name, entity.primary_key, entity_columns(entity))]
+    stack = list(entity.children)
+    while stack:
+        child = stack.pop(0)
+        tables.append((child.table, child.primary_key, child_columns(child)))
+        stack.extend(child.children)
+    tables.append((QUARANTINE_TABLE, QUARANTINE_KEY, QUARANTINE_COLUMNS))
+    for table, key, columns in tables:
+        resource.apply_hints(
+            table_name=table,
+            write_disposition="merge",
+            primary_key=key,
+            columns=columns,
+            file_format=file_format,
+            create_table_variant=True,
+        )
+    return resource
 
 
 def explode_page(entity: Entity, records: list[dict[str, Any]], *, camel_case: bool) -> Iterator[Any]:
     """One page of API records -> the entity's rows, each child table's rows and quarantine rows.
 
     Rows are yielded as one list per table and page (not one item per row): dlt routes and
-    normalises a list in one step, which is what makes a national year load in hours, not days.
+    normalises a list in one step. Each list names its table; the tables' hints were declared
+    once on the resource (:func:`register_tables`).
     """
+    plan = table_plan(entity)
     rows: list[dict[str, Any]] = []
-    children: dict[Child, list[dict[str, Any]]] = {}
+    children: dict[str, list[dict[str, Any]]] = {}
     quarantine: list[dict] = []
     for record in records:
-        row = _rename(record, entity.fields, entity.children) if camel_case else dict(record)
-        nested = {c.graphql_name: row.pop(c.graphql_name, None) for c in entity.children}
-        if not _check(entity.name, entity.name, entity.primary_key, entity.fields, row, quarantine):
+        row = _rename(record, plan) if camel_case else dict(record)
+        nested = [row.pop(name, None) for name, _ in plan.children]
+        if not _check(entity.name, plan, row, quarantine):
             continue  # children of a refused parent are kept inside the quarantined record
         rows.append(row)
-        for child in entity.children:
-            _collect_child(
-                entity.name,
-                child,
-                nested.get(child.graphql_name),
-                row[entity.primary_key],
-                camel_case,
-                children,
-                quarantine,
-            )
+        for (_, child_plan), items in zip(plan.children, nested, strict=True):
+            if items:
+                _collect_child(
+                    entity.name, child_plan, items, row[plan.primary_key], camel_case, children, quarantine
+                )
     if rows:
-        yield dlt.mark.with_hints(rows, _entity_hints(entity), create_table_variant=True)
-    for child, child_rows in children.items():
-        yield dlt.mark.with_hints(child_rows, _child_hints(child), create_table_variant=True)
+        yield dlt.mark.with_table_name(rows, entity.name)
+    for table, child_rows in children.items():
+        yield dlt.mark.with_table_name(child_rows, table)
     if quarantine:
-        yield dlt.mark.with_hints(quarantine, QUARANTINE_HINTS, create_table_variant=True)
+        yield dlt.mark.with_table_name(quarantine, QUARANTINE_TABLE)
 
 
 def _collect_child(
     entity: str,
-    child: Child,
+    plan: TablePlan,
     items: Any,
     parent_id: Any,
     camel_case: bool,
-    out: dict[Child, list[dict[str, Any]]],
+    out: dict[str, list[dict[str, Any]]],
     quarantine: list[dict],
 ) -> None:
-    for item in items or ():
-        row = _rename(item, child.fields, child.children) if camel_case else dict(item)
-        nested = {c.graphql_name: row.pop(c.graphql_name, None) for c in child.children}
-        row[child.parent_key] = parent_id
-        if not _check(entity, child.table, child.primary_key, child.fields, row, quarantine):
+    for item in items:
+        row = _rename(item, plan) if camel_case else dict(item)
+        nested = [row.pop(name, None) for name, _ in plan.children]
+        row[plan.parent_key] = parent_id
+        if not _check(entity, plan, row, quarantine):
             continue
-        out.setdefault(child, []).append(row)
-        for grandchild in child.children:
-            _collect_child(
-                entity,
-                grandchild,
-                nested.get(grandchild.graphql_name),
-                row[child.primary_key],
-                camel_case,
-                out,
-                quarantine,
-            )
+        out.setdefault(plan.table, []).append(row)
+        for (_, child_plan), sub in zip(plan.children, nested, strict=True):
+            if sub:
+                _collect_child(entity, child_plan, sub, row[plan.primary_key], camel_case, out, quarantine)
