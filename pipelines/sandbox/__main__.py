@@ -123,16 +123,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
         server.start()
     except OSError as exc:
         raise CliError(f"cannot serve on {args.host}:{args.port}: {exc}") from None
+    # Ctrl-C and SIGTERM only set a flag, whenever they come (even while the banner prints): a
+    # KeyboardInterrupt raised outside the wait would skip the orderly stop of the server.
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
-    print(f"sandbox API serving {path}", flush=True)
-    print(f"url:   {server.url}", flush=True)
-    print(f"token: {server.token}", flush=True)
-    print("Ctrl-C to stop", flush=True)
+    signal.signal(signal.SIGINT, lambda *_: done.set())
     try:
-        done.wait()
-    except KeyboardInterrupt:
-        pass
+        print(f"sandbox API serving {path}", flush=True)
+        print(f"url:   {server.url}", flush=True)
+        print(f"token: {server.token}", flush=True)
+        print("Ctrl-C to stop", flush=True)
+        while not done.wait(0.5):
+            pass
     finally:
         server.stop()
     return 0
