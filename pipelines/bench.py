@@ -920,12 +920,9 @@ def national_estimate(runs: Sequence[ScaleRun]) -> dict[str, tuple[float, float 
             out[name] = (s.wall_s * NATIONAL_SCALE / x, None, "upper bound")
     for name in DAILY[1:]:  # dbt, checks and publish rebuild everything daily: as the full run's
         full = name.removeprefix("daily: ")
-        if full not in out or (name in out and out[name][2] == "measured"):
+        if name not in out or full not in out or out[name][2] == "measured":
             continue
-        better = out[full][2] == "measured" or (
-            name in out and out[name][2] == "upper bound" and out[full][2] != "upper bound"
-        )
-        if name in out and better:
+        if out[full][2] == "measured" or (out[name][2] == "upper bound" and out[full][2] != "upper bound"):
             out[name] = (
                 out[full][0],
                 out[full][1],

@@ -86,6 +86,34 @@ def to_filter_value(cursor_value: str) -> str:
     return cursor_value if "." in cursor_value else f"{cursor_value}.000000"
 
 
+def _cursor(entity: Entity, initial: str) -> Any:
+    """The entity's incremental cursor (its ``lastUpdateDate`` field), without boundary dedup."""
+    return dlt.sources.incremental(
+        entity.cursor,
+        initial_value=initial,
+        on_cursor_value_missing="include",
+        primary_key=NO_BOUNDARY_DEDUP,
+    )
+
+
+def _entity_resource(pages: Any, entity: Entity, file_format: str | None) -> Any:
+    """The dlt resource of an entity's pages, GraphQL or REST, with every table it writes declared.
+
+    No columns or key on the resource itself: every table a page is routed to is declared with its
+    own hints (records.register_tables), so a child or quarantine table never inherits the
+    entity's columns.
+    """
+    resource = dlt.resource(
+        pages,
+        name=entity.name,
+        write_disposition="merge",
+        schema_contract=SCHEMA_CONTRACT,
+        file_format=file_format,
+        parallelized=True,
+    )
+    return register_tables(resource, entity, file_format)
+
+
 def _graphql_resource(
     entity: Entity,
     client: RESTClient,
@@ -96,15 +124,9 @@ def _graphql_resource(
 ) -> Any:
     limit = min(page_size, GRAPHQL_MAX_LIMIT)
     query = graphql_query(entity)
+    incremental = _cursor(entity, initial)
 
-    def pages(
-        cursor: dlt.sources.incremental[str] = dlt.sources.incremental(
-            entity.cursor,
-            initial_value=initial,
-            on_cursor_value_missing="include",
-            primary_key=NO_BOUNDARY_DEDUP,
-        ),
-    ) -> Iterator[list[dict]]:
+    def pages(cursor: dlt.sources.incremental[str] = incremental) -> Iterator[list[dict]]:
         start = cursor.start_value or initial
         variables = {
             "filter": {entity.cursor_filter: [to_filter_value(start)]},
@@ -124,18 +146,7 @@ def _graphql_resource(
             stats.add("records", entity.name, len(page))
             yield from explode_page(entity, list(page), camel_case=True)
 
-    # No columns or key on the resource itself: every table a page is routed to is declared
-    # with its own hints (records.register_tables), so a child or quarantine table never
-    # inherits the entity's columns.
-    resource = dlt.resource(
-        pages,
-        name=entity.name,
-        write_disposition="merge",
-        schema_contract=SCHEMA_CONTRACT,
-        file_format=file_format,
-        parallelized=True,
-    )
-    return register_tables(resource, entity, file_format)
+    return _entity_resource(pages, entity, file_format)
 
 
 def _rest_resource(
@@ -161,15 +172,9 @@ def _rest_resource(
             yield from explode_page(entity, list(page), camel_case=False)
 
     if entity.cursor:
+        incremental = _cursor(entity, initial)
 
-        def pages(
-            cursor: dlt.sources.incremental[str] = dlt.sources.incremental(
-                entity.cursor,
-                initial_value=initial,
-                on_cursor_value_missing="include",
-                primary_key=NO_BOUNDARY_DEDUP,
-            ),
-        ) -> Iterator[list[dict]]:
+        def pages(cursor: dlt.sources.incremental[str] = incremental) -> Iterator[list[dict]]:
             yield from fetch()
 
     else:
@@ -177,18 +182,7 @@ def _rest_resource(
         def pages() -> Iterator[list[dict]]:  # type: ignore[misc]
             yield from fetch()
 
-    # No columns or key on the resource itself: every table a page is routed to is declared
-    # with its own hints (records.register_tables), so a child or quarantine table never
-    # inherits the entity's columns.
-    resource = dlt.resource(
-        pages,
-        name=entity.name,
-        write_disposition="merge",
-        schema_contract=SCHEMA_CONTRACT,
-        file_format=file_format,
-        parallelized=True,
-    )
-    return register_tables(resource, entity, file_format)
+    return _entity_resource(pages, entity, file_format)
 
 
 def _refs_resource(client: RESTClient, stats: LoadStats, ref_tables: Sequence[str], page_size: int) -> Any:
