@@ -35,15 +35,15 @@ dev: setup
 	  DAGSTER_HOME=$$DAGSTER_HOME $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $${PORT:-3000}
 
 bench: setup
-	$(BIN)/python -m pipelines.bench $(BENCH_ARGS)
+	$(BIN)/python -m tools.bench $(BENCH_ARGS)
 
 # a national year by hand: world (~15 min), then every stage and the daily update (1.5-2 hours)
 bench-national: setup
-	$(BIN)/python -m pipelines.bench --scale 450 --json data/bench/national.json $(BENCH_ARGS)
+	$(BIN)/python -m tools.bench --scale 450 --json data/bench/national.json $(BENCH_ARGS)
 
 # precision / recall of the risk flags against the sandbox's planted ground truth (after a build)
 score: setup
-	$(BIN)/python -m pipelines.risk_scoring $(SCORE_ARGS)
+	$(BIN)/python -m tools.risk_scoring $(SCORE_ARGS)
 
 clean:
 	rm -rf data .dagster_home dbt_project/target dbt_project/logs

@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from importlib.metadata import entry_points
 from typing import Any
 
 import dlt
@@ -74,6 +75,24 @@ def make_pipeline(settings: Settings, *, progress: str | None = None) -> dlt.Pip
     )
 
 
+#: Entry-point group of the embedded default API (the sandbox package registers itself there).
+LOCAL_API_GROUP = "goszakup.local_api"
+
+
+def local_api() -> Any:
+    """The embedded local API module (``start``, ``journal_start``), found by entry point.
+
+    The pipeline does not import the sandbox: an installation without it still runs against a
+    configured API, and says so in one line when none is configured.
+    """
+    found = entry_points(group=LOCAL_API_GROUP)
+    if not found:
+        raise InvalidSettings(
+            "no API configured and no local sandbox installed: set GOSZAKUP_TOKEN or GOSZAKUP_API_BASE_URL"
+        )
+    return next(iter(found)).load()
+
+
 @contextlib.contextmanager
 def api_endpoint(settings: Settings) -> Iterator[tuple[str, str]]:
     """(base_url, token) of the configured API; starts the sandbox when none is configured."""
@@ -81,14 +100,15 @@ def api_endpoint(settings: Settings) -> Iterator[tuple[str, str]]:
         token = settings.token.get_secret_value() if settings.token else SANDBOX_TOKEN
         yield settings.resolved_base_url(), token
         return
-    from pipelines.sandbox import ensure_world
-    from pipelines.sandbox.server import run_sandbox
-
-    world = ensure_world(settings.data_dir, seed=settings.sandbox_seed, scale=settings.sandbox_scale)
-    with run_sandbox(
-        world, host=settings.sandbox_host, port=settings.sandbox_port, rate_limit=settings.sandbox_rate_limit
-    ) as server:
-        yield server.url, server.token
+    with local_api().start(
+        settings.data_dir,
+        seed=settings.sandbox_seed,
+        scale=settings.sandbox_scale,
+        host=settings.sandbox_host,
+        port=settings.sandbox_port,
+        rate_limit=settings.sandbox_rate_limit,
+    ) as endpoint:
+        yield endpoint
 
 
 def _quarantine_table() -> Any:
@@ -112,9 +132,7 @@ def journal_start(settings: Settings) -> dt.date:
     if settings.journal_start_date:
         return settings.journal_start_date
     if settings.uses_sandbox:
-        from pipelines.sandbox.world import EPOCH_BASE
-
-        return EPOCH_BASE.date()
+        return local_api().journal_start()
     return dt.date.today() - dt.timedelta(days=settings.journal_lookback_days)
 
 

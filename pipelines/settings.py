@@ -201,7 +201,7 @@ class Settings(BaseSettings):
             return self.api_base_url
         if self.token is not None:
             return REAL_API_BASE_URL
-        raise RuntimeError("no API configured: start the sandbox (pipelines.sandbox.run_sandbox) first")
+        raise RuntimeError("no API configured: start the sandbox (sandbox.run_sandbox) first")
 
 
 class InvalidSettings(ValueError):

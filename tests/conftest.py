@@ -22,7 +22,7 @@ SCALE = 1.0
 @pytest.fixture(scope="session")
 def world_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The scale-1 sandbox world (built once per test session)."""
-    from pipelines.sandbox import ensure_world
+    from sandbox import ensure_world
 
     return ensure_world(tmp_path_factory.mktemp("worlds"), seed=SEED, scale=SCALE)
 
@@ -38,7 +38,7 @@ def world_copy(world_path: Path, tmp_path: Path) -> Path:
 @pytest.fixture
 def sandbox(world_copy: Path) -> Iterator:
     """A sandbox server on 127.0.0.1 over a private world copy; stopped after the test."""
-    from pipelines.sandbox.server import run_sandbox
+    from sandbox.server import run_sandbox
 
     with run_sandbox(world_copy) as server:
         yield server
@@ -56,7 +56,7 @@ def warehouse(world_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
     Read-only for tests: copy it (``warehouse_copy``) before writing.
     """
     from pipelines.ingest import run_ingestion
-    from pipelines.sandbox.server import run_sandbox
+    from sandbox.server import run_sandbox
 
     data_dir = tmp_path_factory.mktemp("warehouse")
     world = data_dir / "world.duckdb"

@@ -1,4 +1,4 @@
-"""Smoke test of ``python -m pipelines.bench``: every stage runs at scale 1 and reports sane figures.
+"""Smoke test of ``python -m tools.bench``: every stage runs at scale 1 and reports sane figures.
 
 Not a timed test (speed is reported, never asserted): it proves the command works end to end
 (world, HTTP ingestion against a sandbox process, dbt, Great Expectations, publish, the daily
@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.bench import (
+from tools.bench import (
     HEADERS,
     NATIONAL_SCALE,
     STAGES,
@@ -59,7 +59,7 @@ def bench(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.Co
     work = tmp_path_factory.mktemp("bench")
     out = work / "benchmarks.md"
     out.write_text("# Benchmarks\n\nProse written by hand stays.\n", encoding="utf-8")
-    cmd = [sys.executable, "-m", "pipelines.bench", "--scale", str(SCALE), "--work", str(work / "run")]
+    cmd = [sys.executable, "-m", "tools.bench", "--scale", str(SCALE), "--work", str(work / "run")]
     cmd += ["--out", str(out), "--json", str(work / "bench.json")]
     result = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=840)
     return work, result
@@ -126,7 +126,7 @@ def test_report_from_saved_runs_rewrites_the_section(bench, tmp_path: Path) -> N
     out = work / "benchmarks.md"
     before = out.read_text(encoding="utf-8")
     report = subprocess.run(
-        [sys.executable, "-m", "pipelines.bench", "--report", str(work / "bench.json"), "--out", str(out)],
+        [sys.executable, "-m", "tools.bench", "--report", str(work / "bench.json"), "--out", str(out)],
         cwd=REPO,
         capture_output=True,
         text=True,

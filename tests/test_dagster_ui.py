@@ -58,7 +58,7 @@ def dagster_home(
     """(DAGSTER_HOME, data dir, run id) with one completed run of the daily_update job (raw/rnu)."""
     from pipelines.definitions import build_definitions
     from pipelines.resources import GoszakupResource
-    from pipelines.sandbox.world import world_path as world_file
+    from sandbox.world import world_path as world_file
 
     root = tmp_path_factory.mktemp("dagster_ui")
     home, data_dir = root / "dagster_home", root / "data"

@@ -27,7 +27,7 @@ def _have_world() -> bool:
     """True when the sandbox world builder and the connector exist (conftest ``warehouse`` works)."""
     try:
         from pipelines.ingest import run_ingestion  # noqa: F401
-        from pipelines.sandbox import ensure_world  # noqa: F401
+        from sandbox import ensure_world  # noqa: F401
     except ImportError:
         return False
     return True

@@ -17,7 +17,7 @@ import pytest
 
 from pipelines.goszakup_api import ENTITIES
 from pipelines.ingest import IngestResult, run_ingestion
-from pipelines.sandbox.server import run_sandbox
+from sandbox.server import run_sandbox
 from tests.conftest import settings_for
 from tests.helpers import admin, assert_matches_sandbox, duplicate_keys
 

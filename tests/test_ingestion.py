@@ -76,7 +76,7 @@ def test_incremental_run_loads_only_changed_rows_and_applies_deletions(sandbox, 
 
 
 def test_429_storm_is_retried_and_nothing_is_lost(world_copy: Path, tmp_path: Path) -> None:
-    from pipelines.sandbox.server import run_sandbox
+    from sandbox.server import run_sandbox
 
     faults = [
         {"kind": "429", "path_prefix": "/v3/graphql", "after_requests": 3, "count": 6, "retry_after": 1}
@@ -96,7 +96,7 @@ def test_client_rate_limit_keeps_under_the_api_limit(world_copy: Path, tmp_path:
 
     The control run (no client limit) proves the limit is tight enough to be hit at all.
     """
-    from pipelines.sandbox.server import run_sandbox
+    from sandbox.server import run_sandbox
 
     entities = ["trd_buy", "lots"]  # two GraphQL streams in parallel, about 40 requests
     with run_sandbox(world_copy, rate_limit=8) as server:

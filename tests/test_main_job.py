@@ -32,7 +32,7 @@ TOKEN = "tok-Secret-7f3a9c1e-do-not-leak"
 
 @pytest.fixture(scope="module")
 def main_run(world_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
-    from pipelines.sandbox.server import run_sandbox
+    from sandbox.server import run_sandbox
 
     root = tmp_path_factory.mktemp("main_job")
     world = root / "world.duckdb"

@@ -83,7 +83,7 @@ def test_planted_cases_found(risk_build, world_path: Path, capsys: pytest.Captur
     scores = risk_scoring.score(db, world_path)
     patterns = {s.check.pattern for s in scores}
     # every pattern the sandbox plants is scored (bid rotation included)
-    from pipelines.sandbox.patterns import PATTERNS
+    from sandbox.patterns import PATTERNS
 
     assert set(PATTERNS) == patterns
     for s in scores:

@@ -24,8 +24,8 @@ import duckdb
 import pytest
 
 from pipelines.goszakup_api import ENTITIES, JOURNAL_FIELDS, REF_FIELDS, REF_TABLES, Child, Field
-from pipelines.sandbox.server import SandboxServer, run_sandbox
 from pipelines.settings import SANDBOX_TOKEN
+from sandbox.server import SandboxServer, run_sandbox
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -622,7 +622,7 @@ def test_bad_fault_plan_is_rejected(server):
 
 def _generated_world(tmp_path: Path) -> Path:
     try:
-        from pipelines.sandbox import world as world_mod
+        from sandbox import world as world_mod
     except ImportError as exc:  # the generator is written in parallel; these tests run once it exists
         pytest.skip(f"world generator not importable yet: {exc}")
     return world_mod.build_world(tmp_path / "w.duckdb", seed=7, scale=0.05)
@@ -697,7 +697,7 @@ def test_cli_serve_prints_url_and_serves_until_interrupted(world, tmp_path):
     copy = tmp_path / "cli.duckdb"
     shutil.copy(world[0], copy)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pipelines.sandbox", "serve", "--world", str(copy), "--port", "0"],
+        [sys.executable, "-m", "sandbox", "serve", "--world", str(copy), "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -734,7 +734,7 @@ def test_cli_bad_input_is_a_clear_error_without_traceback(argv, code, needle):
     import sys
 
     res = subprocess.run(
-        [sys.executable, "-m", "pipelines.sandbox", *argv],
+        [sys.executable, "-m", "sandbox", *argv],
         capture_output=True,
         text=True,
         timeout=60,

@@ -15,9 +15,9 @@ import duckdb
 import pytest
 
 from pipelines.goszakup_api import ENTITIES, JOURNAL_FIELDS, REF_FIELDS, REF_TABLES, SINGLE_SOURCE_METHODS
-from pipelines.sandbox import advance_world, build_world, ground_truth, write_ground_truth
-from pipelines.sandbox.patterns import REQUIRED_PATTERNS, RULES
-from pipelines.sandbox.world import TABLES, kz_check_digit, valid_biin
+from sandbox import advance_world, build_world, ground_truth, write_ground_truth
+from sandbox.patterns import REQUIRED_PATTERNS, RULES
+from sandbox.world import TABLES, kz_check_digit, valid_biin
 
 SEED, SCALE = 42, 1.0
 

@@ -1,10 +1,10 @@
 """Score the risk marts against the sandbox's planted ground truth: precision and recall per flag.
 
 Why: a red flag is only useful if it finds what it claims to find and little else. The sandbox
-world plants known cases of each pattern (:mod:`pipelines.sandbox.patterns`) and keeps their ids in
+world plants known cases of each pattern (:mod:`sandbox.patterns`) and keeps their ids in
 its ``ground_truth`` table; this module compares them with what ``risk.process_flags`` flagged.
 
-``python -m pipelines.risk_scoring [--warehouse F] [--world F]`` prints a table and exits 1 when a
+``python -m tools.risk_scoring [--warehouse F] [--world F]`` prints a table and exits 1 when a
 flag with planted cases is below recall 0.95 or precision 0.9 (``make score``). Defaults come from
 :class:`~pipelines.settings.Settings`: the warehouse file and the cached sandbox world of
 ``sandbox_seed`` / ``sandbox_scale`` under ``data_dir``.
@@ -29,7 +29,7 @@ from typing import Any
 
 import duckdb
 
-from pipelines.sandbox import patterns as pt
+from sandbox import patterns as pt
 
 MIN_RECALL = 0.95
 MIN_PRECISION = 0.9
@@ -114,7 +114,7 @@ def _identifiers(world: duckdb.DuckDBPyConnection) -> dict[int, str]:
 
 def planted_objects(world: duckdb.DuckDBPyConnection, check: Check) -> tuple[set[str], set[str]]:
     """(every planted object of the pattern, the planted objects recall is measured on)."""
-    from pipelines.sandbox import ground_truth
+    from sandbox import ground_truth
 
     cases = [c for c in ground_truth(world) if c["pattern"] == check.pattern]
     ids = _identifiers(world) if check.match == "pair" else {}
@@ -228,8 +228,8 @@ def print_scores(scores: Sequence[Score]) -> None:
 
 def default_paths() -> tuple[Path, Path]:
     """(warehouse, world) from the settings: the warehouse file and the cached sandbox world."""
-    from pipelines.sandbox.world import world_path
     from pipelines.settings import load_settings
+    from sandbox.world import world_path
 
     settings = load_settings()
     return settings.warehouse_path, world_path(
@@ -240,7 +240,7 @@ def default_paths() -> tuple[Path, Path]:
 def main(argv: Sequence[str] | None = None) -> int:
     warehouse, world = default_paths()
     parser = argparse.ArgumentParser(
-        prog="python -m pipelines.risk_scoring",
+        prog="python -m tools.risk_scoring",
         description="Precision and recall of the risk flags against the sandbox's planted ground truth.",
     )
     parser.add_argument(

@@ -4,7 +4,7 @@ Why synthetic and why this shape: the pipeline (connector, dbt, risk marts) must
 benchmarkable without a token for the real API, and the risk indicators need a world whose
 answers are known. So the world is generated from ``(seed, scale)`` alone, holds one table per
 entity of :mod:`pipelines.goszakup_api` with exactly the contract's fields, and carries planted
-risk patterns (:mod:`pipelines.sandbox.patterns`) with their ground truth.
+risk patterns (:mod:`sandbox.patterns`) with their ground truth.
 
 How it scales: buyers are processed in blocks ("chunks"); each chunk has its own RNG derived from
 ``(seed, chunk)`` and is appended to DuckDB as Arrow tables, so memory stays bounded at the
@@ -42,8 +42,8 @@ from pipelines.goszakup_api import (
     Entity,
     Field,
 )
-from pipelines.sandbox import names
-from pipelines.sandbox import patterns as pt
+from sandbox import names
+from sandbox import patterns as pt
 
 GENERATOR_VERSION = "1.0"
 

@@ -1,11 +1,11 @@
-"""``python -m pipelines.bench``: time and memory of every pipeline stage, next to a raw-DuckDB baseline.
+"""``python -m tools.bench``: time and memory of every pipeline stage, next to a raw-DuckDB baseline.
 
 Why a command and not a timed test: speed depends on the machine, so the figures are printed (and
 written to ``docs/benchmarks.md`` with ``--out``) for a person to read, not asserted.
 
 What it does, for each ``--scale`` (1 is a small world, 450 a national year):
 
-1. ``world``: builds the sandbox world (``python -m pipelines.sandbox build``), or copies ``--world``.
+1. ``world``: builds the sandbox world (``python -m sandbox build``), or copies ``--world``.
 2. ``ingest``: serves the world with the sandbox in a process of its own (``--rate-limit`` requests/s,
    0 none) and runs the full load ``python -m pipelines.ingest`` against it; then fetches every
    page again with plain HTTP (the "API floor"), and loads the dumped JSON with ``read_json`` in
@@ -159,7 +159,7 @@ def _proc_times(pid: int) -> tuple[float, float]:
 
 
 class SandboxProcess:
-    """``python -m pipelines.sandbox serve`` over a world file, on a free port of 127.0.0.1."""
+    """``python -m sandbox serve`` over a world file, on a free port of 127.0.0.1."""
 
     def __init__(self, world: Path, rate_limit: float, logs: Path) -> None:
         self.world, self.rate_limit, self.logs = world, rate_limit, logs
@@ -168,7 +168,7 @@ class SandboxProcess:
 
     def __enter__(self) -> SandboxProcess:
         self.logs.mkdir(parents=True, exist_ok=True)
-        cmd = [PYTHON, "-m", "pipelines.sandbox", "serve", "--world", str(self.world), "--host", "127.0.0.1"]
+        cmd = [PYTHON, "-m", "sandbox", "serve", "--world", str(self.world), "--host", "127.0.0.1"]
         cmd += ["--port", "0", "--rate-limit", str(self.rate_limit)]
         self._err = open(self.logs / "sandbox.err", "wb")  # noqa: SIM115 - closed in __exit__
         self.proc = subprocess.Popen(
@@ -381,11 +381,11 @@ class Bench:
         return run_measured(name, [PYTHON, *args], env=_child_env(**env), cwd=self.work, logs=self.logs)
 
     def _baseline(self, name: str, *args: str) -> tuple[Measured, dict[str, Any]]:
-        m = self._python(f"baseline-{name}", ["-m", "pipelines.bench", "--baseline", name, *args])
+        m = self._python(f"baseline-{name}", ["-m", "tools.bench", "--baseline", name, *args])
         return m, json.loads(m.stdout.strip().splitlines()[-1])
 
     def _ingest_env(self, url: str) -> dict[str, str]:
-        from pipelines.sandbox.world import EPOCH_BASE
+        from sandbox.world import EPOCH_BASE
 
         return {
             "GOSZAKUP_DATA_DIR": str(self.data),
@@ -408,7 +408,7 @@ class Bench:
         self.world.unlink(missing_ok=True)
         m = self._python(
             "world",
-            ["-m", "pipelines.sandbox", "build", "--seed", str(self.run.seed), "--scale", str(self.run.scale)]
+            ["-m", "sandbox", "build", "--seed", str(self.run.seed), "--scale", str(self.run.scale)]
             + ["--out", str(self.world)],
         )
         self.run.world_rows = world_counts(self.world)
@@ -426,7 +426,7 @@ class Bench:
         self.data.mkdir(parents=True, exist_ok=True)
         m = self._python(
             "ingest",
-            ["-m", "pipelines.bench", "--baseline", "raw-from-world", str(self.world), str(self.warehouse)],
+            ["-m", "tools.bench", "--baseline", "raw-from-world", str(self.world), str(self.warehouse)],
         )
         rows = sum(_table_counts(self.warehouse, ["raw"]).values())
         self.run.stages.append(
@@ -449,8 +449,8 @@ class Bench:
         if not self.baselines:
             return
         self.say("ingest: API floor (plain HTTP) and raw-DuckDB baseline")
-        from pipelines.bench_baselines import dump_api
-        from pipelines.sandbox.world import EPOCH_BASE
+        from sandbox.world import EPOCH_BASE
+        from tools.bench_baselines import dump_api
 
         dump = self.baseline_dir / "dump-full"
         shutil.rmtree(dump, ignore_errors=True)
@@ -490,8 +490,8 @@ class Bench:
         self.run.stages.append(result)
         if not self.baselines:
             return
-        from pipelines.bench_baselines import dump_api
-        from pipelines.sandbox.world import EPOCH_BASE
+        from sandbox.world import EPOCH_BASE
+        from tools.bench_baselines import dump_api
 
         dump = self.baseline_dir / "dump-daily"
         shutil.rmtree(dump, ignore_errors=True)
@@ -553,7 +553,7 @@ class Bench:
         if self.baselines and name == "dbt":
             self._python(
                 "baseline-dbt-prepare",
-                ["-m", "pipelines.bench", "--baseline", "dbt-prepare"]
+                ["-m", "tools.bench", "--baseline", "dbt-prepare"]
                 + [str(target / "manifest.json"), str(base_db), str(self.warehouse)],
             )
             bm, out = self._baseline("dbt", str(target / "manifest.json"), str(base_db))
@@ -566,7 +566,7 @@ class Bench:
         self.say(f"{name}: Great Expectations suites")
         m = self._python(
             name.replace(": ", "-"),
-            ["-m", "pipelines.bench", "--run-checks", str(self.warehouse), str(self.work / "gx")],
+            ["-m", "tools.bench", "--run-checks", str(self.warehouse), str(self.work / "gx")],
         )
         summary = json.loads(m.stdout.strip().splitlines()[-1])
         rows = sum(_table_counts(self.warehouse, ["raw", "ocds", "risk"]).values())
@@ -1091,7 +1091,7 @@ def _stages(text: str) -> list[str]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m pipelines.bench",
+        prog="python -m tools.bench",
         description="Time and peak memory of every pipeline stage at a sandbox scale, next to raw DuckDB.",
     )
     parser.add_argument(

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:  # pragma: no cover
-    from pipelines.sandbox.world import Chunk, LotSpec, Party, Plan, Proc, SubjectWriter
+    from sandbox.world import Chunk, LotSpec, Party, Plan, Proc, SubjectWriter
 
 # ================================================================================================
 # Thresholds (one place: docs/sandbox.md and the indicators refer to these)
@@ -183,7 +183,7 @@ def _competitive(
 
 
 def plant_split(chunk: Chunk, buyer: Party) -> None:
-    from pipelines.sandbox.world import ITEMS
+    from sandbox.world import ITEMS
 
     sup = chunk.world.suppliers
     while True:
@@ -361,7 +361,7 @@ def plant_inflated(chunk: Chunk, buyer: Party, i: int) -> None:
 
 
 def plant_ring(chunk: Chunk, buyer: Party, members: list[Party], ring_no: int) -> int:
-    from pipelines.sandbox.world import Bid
+    from sandbox.world import Bid
 
     m = int(chunk.choice([RING_MIN_SIZE, RING_MAX_SIZE]))
     ring = members[:m]
@@ -510,7 +510,7 @@ def plant_far_below(chunk: Chunk, buyer: Party) -> None:
 
 
 def _reject_reasons() -> list[str]:
-    from pipelines.sandbox.world import REJECT_REASONS
+    from sandbox.world import REJECT_REASONS
 
     return REJECT_REASONS
 

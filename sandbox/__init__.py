@@ -4,7 +4,7 @@
 risk patterns and their ground truth; the server (``server``) serves the world over HTTP.
 """
 
-from pipelines.sandbox.world import (
+from sandbox.world import (
     advance_world,
     build_world,
     ensure_world,

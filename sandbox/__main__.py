@@ -1,4 +1,4 @@
-"""Command line of the sandbox: ``python -m pipelines.sandbox build|serve|ground-truth|advance``.
+"""Command line of the sandbox: ``python -m sandbox build|serve|ground-truth|advance``.
 
 Why: a data engineer (or the demo) builds a synthetic world, serves it as the goszakup API on
 127.0.0.1, advances it to produce changes and deletions, and reads the planted ground truth,
@@ -60,9 +60,9 @@ def _int_in(lo: int, hi: int | None = None):
 
 def _world_module():
     try:
-        from pipelines.sandbox import world
+        from sandbox import world
     except ImportError as exc:
-        raise CliError(f"the world generator (pipelines/sandbox/world.py) is not available: {exc}") from None
+        raise CliError(f"the world generator (sandbox/world.py) is not available: {exc}") from None
     return world
 
 
@@ -100,8 +100,8 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from pipelines.sandbox.faults import FaultPlan
-    from pipelines.sandbox.server import SandboxServer
+    from sandbox.faults import FaultPlan
+    from sandbox.server import SandboxServer
 
     faults = None
     if args.faults:
@@ -172,7 +172,7 @@ def cmd_advance(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     settings = get_settings()
     parser = argparse.ArgumentParser(
-        prog="python -m pipelines.sandbox",
+        prog="python -m sandbox",
         description="Synthetic goszakup world and the sandbox API serving it.",
     )
     sub = parser.add_subparsers(dest="command", required=True)

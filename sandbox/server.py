@@ -14,7 +14,7 @@ shape ``{name, message, code, status, type}``):
   ``GET /v3/refs/<ref>`` the code tables.
 * ``GET /v2/journal?date_from=YYYY-MM-DD&date_to=YYYY-MM-DD``: the change journal (both dates
   inclusive), keyset on ``seq``.
-* ``POST /v3/graphql``: the schema of :mod:`pipelines.sandbox.graphql_schema`, ``limit`` at most
+* ``POST /v3/graphql``: the schema of :mod:`sandbox.graphql_schema`, ``limit`` at most
   ``max_graphql_limit``, keyset ``after`` on the primary key, ``extensions.pageInfo``.
 * ``/_sandbox/*`` admin endpoints (token needed, no rate limit, no faults): ``POST advance``,
   ``GET counts``, ``GET ground-truth``, ``GET|POST faults``, ``GET stats``; ``GET health`` is open.
@@ -76,8 +76,9 @@ from pipelines.goszakup_api import (
     Field,
     PageInfo,
 )
-from pipelines.sandbox.faults import PRE_FAULTS, FaultPlan, FaultRule, RequestInfo
-from pipelines.sandbox.graphql_schema import (
+from pipelines.settings import SANDBOX_TOKEN
+from sandbox.faults import PRE_FAULTS, FaultPlan, FaultRule, RequestInfo
+from sandbox.graphql_schema import (
     INT32_MAX,
     RowExecutionContext,
     build_schema,
@@ -85,7 +86,6 @@ from pipelines.sandbox.graphql_schema import (
     graphql_entities,
     never_awaitable,
 )
-from pipelines.settings import SANDBOX_TOKEN
 
 REST_MAX_LIMIT = REST_DEFAULT_LIMIT
 
@@ -551,7 +551,7 @@ class SandboxServer:
             return self
         if not self.world_path.is_file():
             raise FileNotFoundError(
-                f"world file {self.world_path} does not exist (build it: python -m pipelines.sandbox build)"
+                f"world file {self.world_path} does not exist (build it: python -m sandbox build)"
             )
         self.con = duckdb.connect(str(self.world_path))
         try:
@@ -631,7 +631,7 @@ class SandboxServer:
         if epochs < 1:
             raise ValueError(f"epochs must be >= 1, got {epochs}")
         try:
-            from pipelines.sandbox.world import advance_world
+            from sandbox.world import advance_world
         except ImportError as exc:
             raise ApiError(501, f"world.advance_world is not available: {exc}") from None
         assert self.con is not None
@@ -662,7 +662,7 @@ class SandboxServer:
         cur = self.con.cursor()
         try:
             try:
-                from pipelines.sandbox.world import ground_truth
+                from sandbox.world import ground_truth
             except ImportError:
                 ground_truth = None
             if ground_truth is not None:

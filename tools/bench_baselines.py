@@ -3,7 +3,7 @@
 Why: a stage's time means little on its own; next to the same work done the plainest way (read
 the same JSON, build the same tables, write the same Parquet) it says how much the tools cost.
 That baseline is the practical limit of one machine. Each function here is timed by
-``pipelines.bench`` in a process of its own (so its peak memory is measured too).
+``tools.bench`` in a process of its own (so its peak memory is measured too).
 
 * :func:`dump_api` fetches every page the connector reads, with plain HTTP (one stream per
   entity, all entities at once), into one NDJSON file per entity (a page per line). Its wall time
