@@ -16,7 +16,7 @@ import contextlib
 import datetime as dt
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any
@@ -33,7 +33,11 @@ from pipelines.sources.records import QUARANTINE_HINTS
 
 @dataclass
 class IngestResult:
-    """What one ingestion run did: rows per table, pages, retries, and the warehouse totals."""
+    """What one ingestion run did: rows per table, pages, retries, and the warehouse totals.
+
+    ``pipeline``, ``source`` and ``load_info`` are kept for the Dagster asset, which derives each
+    raw asset's metadata (column schema, rows) from them.
+    """
 
     loaded_rows: dict[str, int]
     warehouse_rows: dict[str, int]
@@ -41,6 +45,9 @@ class IngestResult:
     seconds: float
     base_url: str
     deleted_children: dict[str, int] = field(default_factory=dict)
+    pipeline: dlt.Pipeline | None = field(default=None, repr=False)
+    source: Any = field(default=None, repr=False)
+    load_info: Any = field(default=None, repr=False)
 
     def as_metadata(self) -> dict[str, Any]:
         return {
@@ -111,7 +118,7 @@ def api_endpoint(settings: Settings) -> Iterator[tuple[str, str]]:
         yield endpoint
 
 
-def _quarantine_table() -> Any:
+def quarantine_table() -> Any:
     """Declares ``_quarantine`` so it exists (empty) even when nothing was refused."""
 
     @dlt.resource(
@@ -169,6 +176,16 @@ def build_source(
     )
 
 
+def source_resources(entities: Sequence[str], *, include_refs: bool, include_journal: bool) -> list[str]:
+    """The dlt resources a load of ``entities`` runs: each entity with its journal deletions."""
+    resources = [*entities]
+    if include_journal:
+        resources += [f"{name}_deletions" for name in entities]
+    resources += ["refs"] if include_refs else []
+    resources += ["journal"] if include_journal else []
+    return resources
+
+
 def run_ingestion(
     settings: Settings,
     *,
@@ -178,15 +195,25 @@ def run_ingestion(
     progress: str | None = None,
     include_refs: bool = True,
     include_journal: bool = True,
+    full_refresh: bool = False,
+    log: Callable[[str], None] | None = None,
 ) -> IngestResult:
-    """Load the selected entities (default: all) and return what was loaded."""
-    entities = list(entities or settings.entities or ENTITIES)
+    """Load the selected entities (default: all) and return what was loaded.
+
+    The one ingestion path: the CLI and the Dagster ``raw_goszakup`` asset both call it. Without
+    ``base_url`` the configured API is used (the local sandbox is started when none is configured).
+    ``full_refresh`` drops the selected raw tables and their cursors first. A half-extracted
+    package of an earlier failed attempt is discarded, so it cannot advance any cursor.
+    """
+    entities = list(settings.entities or ENTITIES) if entities is None else list(entities)
     stats = LoadStats()
     started = time.monotonic()
+    pipeline = make_pipeline(settings, progress=progress)
     with contextlib.ExitStack() as stack:
         if base_url is None:
             base_url, token = stack.enter_context(api_endpoint(settings))
         assert token is not None, "a token is required with an explicit base_url"
+        resources = source_resources(entities, include_refs=include_refs, include_journal=include_journal)
         source = build_source(
             settings,
             base_url,
@@ -195,10 +222,17 @@ def run_ingestion(
             stats=stats,
             include_refs=include_refs,
             include_journal=include_journal,
-        )
-        pipeline = make_pipeline(settings, progress=progress)
+        ).with_resources(*resources)
+        pipeline.abort_packages()
+        if log is not None:
+            log(f"loading {', '.join(resources)} from {describe_source(settings)}")
         with dlt.config.values(INTERMEDIATE_FILES):
-            pipeline.run([source, _quarantine_table()], loader_file_format=settings.loader_file_format)
+            load_info = pipeline.run(
+                [source, quarantine_table()],
+                refresh="drop_resources" if full_refresh else None,
+                loader_file_format=settings.loader_file_format,
+            )
+        load_info.raise_on_failed_jobs()
     trace = pipeline.last_trace
     loaded = dict(sorted(trace.last_normalize_info.row_counts.items())) if trace.last_normalize_info else {}
     loaded = {t: n for t, n in loaded.items() if not t.startswith("_dlt")}
@@ -210,7 +244,17 @@ def run_ingestion(
         seconds=time.monotonic() - started,
         base_url=base_url,
         deleted_children=deleted_children,
+        pipeline=pipeline,
+        source=source,
+        load_info=load_info,
     )
+
+
+def describe_source(settings: Settings) -> str:
+    """A token-free description of the source, for logs and run metadata."""
+    if settings.uses_sandbox:
+        return f"sandbox (synthetic world, seed {settings.sandbox_seed}, scale {settings.sandbox_scale:g})"
+    return settings.resolved_base_url()
 
 
 def remove_orphaned_children(pipeline: dlt.Pipeline, entities: Sequence[Entity]) -> dict[str, int]:

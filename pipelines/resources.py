@@ -23,7 +23,7 @@ from typing import Any
 from dagster import ConfigurableResource
 from dagster_dbt import DbtCliResource, DbtProject
 
-from pipelines.ingest import api_endpoint
+from pipelines.ingest import api_endpoint, describe_source
 from pipelines.settings import REPO_ROOT, Settings, get_settings
 
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
@@ -67,12 +67,7 @@ class GoszakupResource(ConfigurableResource):
 
     def describe_source(self) -> str:
         """A token-free description of the source, for run metadata."""
-        settings = self.get_settings()
-        if settings.uses_sandbox:
-            return (
-                f"sandbox (synthetic world, seed {settings.sandbox_seed}, scale {settings.sandbox_scale:g})"
-            )
-        return settings.resolved_base_url()
+        return describe_source(self.get_settings())
 
 
 def dbt_project() -> DbtProject:

@@ -94,15 +94,21 @@ def test_source_error_classification() -> None:
     import requests
 
     from pipelines.assets.ingestion import is_source_error
+    from pipelines.sources.http import SourceError
 
-    assert is_source_error(
-        RuntimeError("contract: HTTP 503 from POST http://x/v3/graphql after retries: busy")
-    )
-    assert is_source_error(RuntimeError("x: HTTP 429 from GET http://x/v3/rnu after retries"))
-    wrapped = RuntimeError("pipeline failed")
-    wrapped.__cause__ = requests.ConnectionError("refused")
-    assert is_source_error(wrapped)
-    assert not is_source_error(
-        RuntimeError("rnu: HTTP 401 from GET http://x/v3/rnu after retries: bad token")
-    )
+    def wrapped(cause: BaseException) -> RuntimeError:
+        """As dlt hands it over: a step failure whose cause is the connector's error."""
+        outer = RuntimeError("pipeline step extract failed")
+        outer.__cause__ = cause
+        return outer
+
+    busy = SourceError("contract: HTTP 503 from POST http://x/v3/graphql", status=503, retryable=True)
+    limited = SourceError("rnu: HTTP 429 from GET http://x/v3/rnu", status=429, retryable=True)
+    assert is_source_error(wrapped(busy))
+    assert is_source_error(wrapped(limited))
+    assert is_source_error(wrapped(requests.ConnectionError("refused")))
+    refused = SourceError("rnu: HTTP 401 from GET http://x/v3/rnu", status=401, retryable=False)
+    assert not is_source_error(wrapped(refused))
+    # the status is data: a message that merely mentions a 503 does not make a 401 retryable
+    assert not is_source_error(SourceError("rnu: HTTP 503 in text only", status=401, retryable=False))
     assert not is_source_error(KeyError("a bug"))

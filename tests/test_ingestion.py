@@ -126,7 +126,24 @@ def test_client_rate_limit_keeps_under_the_api_limit(world_copy: Path, tmp_path:
 
 
 def test_wrong_token_fails_with_a_clear_error(sandbox, tmp_path: Path) -> None:
-    with pytest.raises(Exception, match="401"):
+    from pipelines.assets.ingestion import is_source_error
+    from pipelines.sources.http import SourceError
+
+    with pytest.raises(Exception, match="401") as failed:
         run_ingestion(
-            settings_for(tmp_path, max_retries=0), base_url=sandbox.url, token="wrong", entities=["rnu"]
+            settings_for(tmp_path, max_retries=0),
+            base_url=sandbox.url,
+            token="wrong",
+            entities=["rnu"],
+            include_refs=False,
+            include_journal=False,
         )
+    # the status travels as data on the connector's error, wherever dlt wrapped it
+    cause: BaseException | None = failed.value
+    while cause is not None and not isinstance(cause, SourceError):
+        cause = cause.__cause__ or cause.__context__
+    assert isinstance(cause, SourceError), f"no SourceError in the chain of {failed.value!r}"
+    assert (cause.status, cause.retryable, cause.entity) == (401, False, "rnu")
+    assert cause.path is not None and cause.path.endswith("/v3/rnu")
+    assert cause.content_type is not None and "json" in cause.content_type
+    assert not is_source_error(failed.value)

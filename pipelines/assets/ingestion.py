@@ -4,17 +4,17 @@ the change journal and the quarantine table), keyed ``raw/<name>`` after the tab
 Why the asset body does not call ``DagsterDltResource.run`` as is: the source is built at run time
 (the sandbox is started, or the real API's token read, only when the step runs), and an entity's
 asset also owns its journal-deletion transformer (``<entity>_deletions``) and its lifted child
-tables (``contract`` -> ``contract_units``, ``treasury_pay``). The body selects those resources,
-runs the pipeline, removes children of deleted parents, and reports per asset: rows loaded, rows
-held, pages, records, quarantined records and retries. dagster-dlt still supplies the specs and
-the column schema shown on each asset.
+tables (``contract`` -> ``contract_units``, ``treasury_pay``). So the body is thin: it calls
+:func:`pipelines.ingest.run_ingestion`, the same function as the CLI (which selects those
+resources, runs the pipeline and removes children of deleted parents), and reports per asset:
+rows loaded, rows held, pages, records, quarantined records and retries. dagster-dlt still
+supplies the specs and the column schema shown on each asset.
 
 Source errors (HTTP 429/5xx after the connector's own retries, timeouts, connection errors,
 unreadable pages) ask Dagster for a retry with exponential backoff (``RetryRequested``);
 ``@dlt_assets`` takes no ``RetryPolicy``, and a code error or a 401/403 is not worth retrying.
 """
 
-import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,16 +36,10 @@ from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 
 from pipelines.goszakup_api import ENTITIES, REF_TABLES
-from pipelines.ingest import (
-    _quarantine_table,
-    build_source,
-    make_pipeline,
-    remove_orphaned_children,
-    warehouse_counts,
-)
+from pipelines.ingest import IngestResult, quarantine_table, run_ingestion
 from pipelines.resources import GoszakupResource
 from pipelines.sources.goszakup import goszakup_source
-from pipelines.sources.http import LoadStats, SourceError
+from pipelines.sources.http import SourceError
 
 RAW = "raw"
 GROUP = "raw"
@@ -59,8 +53,6 @@ OP_NAME = "raw_goszakup"
 #: retries of the ingestion step on source errors, with exponential backoff
 SOURCE_RETRIES = 3
 SOURCE_RETRY_DELAY_S = 30.0
-
-_HTTP_ERROR = re.compile(r": HTTP (\d{3}) from ")
 
 
 def raw_asset_key(table: str) -> AssetKey:
@@ -120,7 +112,7 @@ def _spec_source() -> Any:
     """The source the asset specs are derived from (never run: the real one is built per run)."""
     source = goszakup_source("http://spec.invalid", "spec-only")
     source = source.with_resources(*ENTITIES, REFS, JOURNAL)
-    source.resources.add(_quarantine_table())
+    source.resources.add(quarantine_table())
     return source
 
 
@@ -143,15 +135,19 @@ class IngestConfig(Config):
 
 
 def is_source_error(exc: BaseException) -> bool:
-    """True when ``exc`` (or a cause) is a transient problem of the source, worth a retry."""
+    """True when ``exc`` (or a cause) is a transient problem of the source, worth a retry.
+
+    A :class:`SourceError` says so itself (``retryable``: 429 and 5xx left after the connector's
+    retries, unreadable or stalled pages); a 401/403 or other 4xx is not; connection errors and
+    timeouts are.
+    """
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        match = _HTTP_ERROR.search(str(current))
-        if match:  # an HTTP status left after the connector's retries: only 429 and 5xx may pass
-            return match.group(1) == "429" or match.group(1).startswith("5")
-        if isinstance(current, SourceError | requests.ConnectionError | requests.Timeout | TimeoutError):
+        if isinstance(current, SourceError):
+            return current.retryable
+        if isinstance(current, requests.ConnectionError | requests.Timeout | TimeoutError):
             return True
         current = current.__cause__ or current.__context__
     return False
@@ -167,81 +163,63 @@ def is_source_error(exc: BaseException) -> bool:
 def raw_goszakup(
     context: AssetExecutionContext, dlt: DagsterDltResource, goszakup: GoszakupResource, config: IngestConfig
 ) -> Iterator[MaterializeResult]:
-    """Load the selected raw tables from the API (or the sandbox) into DuckDB."""
+    """Load the selected raw tables from the API (or the sandbox) into DuckDB, as the CLI does."""
     selected = {key.path[-1] for key in context.selected_asset_keys}
     entities = [name for name in ENTITIES if name in selected]
-    include_journal = JOURNAL in selected or bool(entities)  # deletions need the journal
-    resources = [*entities, *(f"{name}_deletions" for name in entities)]
-    resources += [REFS] if REFS in selected else []
-    resources += [JOURNAL] if include_journal else []
-    settings = goszakup.get_settings()
-    stats = LoadStats()
-    pipeline = make_pipeline(settings)
     try:
-        with goszakup.endpoint() as (base_url, token):
-            source = build_source(
-                settings,
-                base_url,
-                token,
-                entities,
-                stats=stats,
-                include_refs=REFS in selected,
-                include_journal=include_journal,
-            ).with_resources(*resources)
-            # a half-extracted package of a failed attempt must not advance any cursor
-            pipeline.abort_packages()
-            context.log.info(f"loading {', '.join(resources)} from {goszakup.describe_source()}")
-            load_info = pipeline.run(
-                [source, _quarantine_table()],
-                refresh="drop_resources" if config.full_refresh else None,
-                loader_file_format=settings.loader_file_format,
-            )
-            load_info.raise_on_failed_jobs()
+        result = run_ingestion(
+            goszakup.get_settings(),
+            entities=entities,
+            include_refs=REFS in selected,
+            include_journal=JOURNAL in selected or bool(entities),  # deletions need the journal
+            full_refresh=config.full_refresh,
+            log=context.log.info,
+        )
     except Exception as exc:
         if is_source_error(exc) and context.retry_number < SOURCE_RETRIES:
             wait = SOURCE_RETRY_DELAY_S * 2**context.retry_number
             context.log.warning(f"source error, retry {context.retry_number + 1} in {wait:.0f} s: {exc}")
             raise RetryRequested(max_retries=SOURCE_RETRIES, seconds_to_wait=wait) from exc
         raise
-    trace = pipeline.last_trace
-    loaded = dict(trace.last_normalize_info.row_counts) if trace and trace.last_normalize_info else {}
-    removed = remove_orphaned_children(pipeline, [ENTITIES[name] for name in entities])
-    held = warehouse_counts(pipeline)
-    refused = quarantine_counts(pipeline) if QUARANTINE_TABLE in held else {}
-    counters = stats.as_dict()
-    retries = counters["retries"]
+    refused = quarantine_counts(result.pipeline) if QUARANTINE_TABLE in result.warehouse_rows else {}
     for key in sorted(context.selected_asset_keys, key=lambda k: k.to_user_string()):
-        name = key.path[-1]
-        tables = asset_tables(name)
-        resource_name = QUARANTINE_RESOURCE if name == QUARANTINE_TABLE else name
-        dlt_meta = dlt.extract_resource_metadata(
-            context, source_resource(source, resource_name), load_info, pipeline
+        resource = source_resource(
+            result.source, QUARANTINE_RESOURCE if key.path[-1] == QUARANTINE_TABLE else key.path[-1]
         )
-        metadata: dict[str, Any] = {
-            "rows_loaded": MetadataValue.int(sum(loaded.get(t, 0) for t in tables)),
-            "dagster/row_count": MetadataValue.int(
-                sum(held.get(t, 0) for t in tables) if name == REFS else held.get(name, 0)
-            ),
-            "rows_in_warehouse": MetadataValue.json({t: held.get(t, 0) for t in tables}),
-            "pages": MetadataValue.int(counters["pages"].get(name, 0)),
-            "records_received": MetadataValue.int(
-                sum(counters["records"].get(t, 0) for t in (tables if name == REFS else [name]))
-            ),
-            "quarantined_in_warehouse": MetadataValue.int(sum(refused.get(t, 0) for t in tables)),
-            "retries_in_run": MetadataValue.json(retries),
-            "source": MetadataValue.text(goszakup.describe_source()),
-        }
-        if len(tables) > 1 and name != REFS:
-            metadata["rows_loaded_by_table"] = MetadataValue.json({t: loaded.get(t, 0) for t in tables})
-            metadata["children_removed_with_deleted_parents"] = MetadataValue.json(
-                {t: removed.get(t, 0) for t in tables[1:]}
-            )
-        if name == QUARANTINE_TABLE:
-            metadata["quarantined_by_entity"] = MetadataValue.json(refused)
+        dlt_meta = dlt.extract_resource_metadata(context, resource, result.load_info, result.pipeline)
+        metadata = asset_metadata(key.path[-1], result, refused, goszakup.describe_source())
         if dlt_meta.get("dagster/column_schema") is not None:
             metadata["dagster/column_schema"] = dlt_meta["dagster/column_schema"]
-        metadata["dagster/table_name"] = MetadataValue.text(f"{RAW}.{name}")
         yield MaterializeResult(asset_key=key, metadata=metadata)
+
+
+def asset_metadata(name: str, result: IngestResult, refused: dict[str, int], source: str) -> dict[str, Any]:
+    """Metadata of the raw asset ``raw/<name>`` after a load: rows loaded and held, pages, retries."""
+    tables = asset_tables(name)
+    loaded, held, counters = result.loaded_rows, result.warehouse_rows, result.stats.as_dict()
+    metadata: dict[str, Any] = {
+        "rows_loaded": MetadataValue.int(sum(loaded.get(t, 0) for t in tables)),
+        "dagster/row_count": MetadataValue.int(
+            sum(held.get(t, 0) for t in tables) if name == REFS else held.get(name, 0)
+        ),
+        "rows_in_warehouse": MetadataValue.json({t: held.get(t, 0) for t in tables}),
+        "pages": MetadataValue.int(counters["pages"].get(name, 0)),
+        "records_received": MetadataValue.int(
+            sum(counters["records"].get(t, 0) for t in (tables if name == REFS else [name]))
+        ),
+        "quarantined_in_warehouse": MetadataValue.int(sum(refused.get(t, 0) for t in tables)),
+        "retries_in_run": MetadataValue.json(counters["retries"]),
+        "source": MetadataValue.text(source),
+    }
+    if len(tables) > 1 and name != REFS:
+        metadata["rows_loaded_by_table"] = MetadataValue.json({t: loaded.get(t, 0) for t in tables})
+        metadata["children_removed_with_deleted_parents"] = MetadataValue.json(
+            {t: result.deleted_children.get(t, 0) for t in tables[1:]}
+        )
+    if name == QUARANTINE_TABLE:
+        metadata["quarantined_by_entity"] = MetadataValue.json(refused)
+    metadata["dagster/table_name"] = MetadataValue.text(f"{RAW}.{name}")
+    return metadata
 
 
 def quarantine_counts(pipeline: dlt.Pipeline) -> dict[str, int]:
@@ -255,7 +233,7 @@ def quarantine_counts(pipeline: dlt.Pipeline) -> dict[str, int]:
 def source_resource(source: Any, name: str) -> Any:
     """The dlt resource ``name`` of a run's source (the quarantine resource is added beside it)."""
     if name == QUARANTINE_RESOURCE:
-        return _quarantine_table()
+        return quarantine_table()
     return source.resources[name]
 
 

@@ -33,7 +33,36 @@ from requests_ratelimiter import LimiterAdapter
 
 
 class SourceError(RuntimeError):
-    """An API answer the connector cannot use; the message names entity, page and reason."""
+    """An API answer the connector cannot use; the message names entity, page and reason.
+
+    Why the fields: whoever handles the error (the Dagster step's retry, the CLI's one line) decides
+    on data, not by parsing the message. ``status`` is the HTTP status left after the connector's
+    retries (None when the answer itself was unusable: GraphQL errors, a page that does not
+    advance); ``retryable`` says whether a later attempt of the whole step may succeed (429 and 5xx
+    may; 401/403 and other 4xx cannot).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        retryable: bool = True,
+        entity: str | None = None,
+        path: str | None = None,
+        content_type: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retryable = retryable
+        self.entity = entity
+        self.path = path
+        self.content_type = content_type
+
+
+def retryable_status(status: int) -> bool:
+    """A status another attempt may cure: rate limited (429) or a server error (5xx)."""
+    return status == 429 or status >= 500
 
 
 @dataclass
@@ -153,9 +182,15 @@ def fail_on_status(name: str, response: Response, page: int | None = None) -> No
     """
     if response.status_code >= 400:
         where = f"{name}: page {page}" if page else name
+        path = response.url.split("?")[0]
         raise SourceError(
             f"{where}: HTTP {response.status_code} from {response.request.method} "
-            f"{response.url.split('?')[0]} after retries: {response.text[:300]}"
+            f"{path} after retries: {response.text[:300]}",
+            status=response.status_code,
+            retryable=retryable_status(response.status_code),
+            entity=name,
+            path=path,
+            content_type=response.headers.get("content-type"),
         )
 
 
@@ -237,7 +272,8 @@ class GraphQLPaginator(BasePaginator):
             )
             raise SourceError(
                 f"{self.entity}: page {self.page} says hasNextPage but {reason}, "
-                f"{self.stalls} times in a row; cannot continue"
+                f"{self.stalls} times in a row; cannot continue",
+                entity=self.entity,
             )
 
     def update_request(self, request: Request) -> None:
@@ -249,4 +285,4 @@ def graphql_errors(entity: str, page: int, response: Response) -> None:
     body = response.json()
     if body.get("errors"):
         messages = "; ".join(str(e.get("message", e)) for e in body["errors"])
-        raise SourceError(f"{entity}: GraphQL page {page} failed: {messages}")
+        raise SourceError(f"{entity}: GraphQL page {page} failed: {messages}", entity=entity)
