@@ -134,13 +134,15 @@ def validate_table(
     report_dir: Path | None = None,
     previous: dict | None = None,
     ocid_prefix: str | None = None,
+    duckdb_config: dict[str, str] | None = None,
 ) -> list[CheckResult]:
     """Every check of one table (one Dagster asset): ``validate_table(con, "raw", "contract")``.
 
-    ``ocid_prefix``: the prefix the OCDS tables were built with (default: the process settings).
+    ``ocid_prefix``: the prefix the OCDS tables were built with (required for the OCDS layer).
+    ``duckdb_config``: configuration of the connection opened when ``con`` is a path.
     """
     _check_layer(layer)
-    with _connection(con) as db:
+    with _connection(con, duckdb_config) as db:
         suite = build_suite(db, layer, table, previous, ocid_prefix=ocid_prefix)
         with _gx_context(report_dir) as context:
             results = _run_suite(db, context, suite)
@@ -161,14 +163,16 @@ def validate_layer(
     report_dir: Path | None = None,
     previous: dict | None = None,
     ocid_prefix: str | None = None,
+    duckdb_config: dict[str, str] | None = None,
 ) -> LayerResult:
     """Every suite of a layer. ``previous`` is the ``summary()`` of the previous build (for the
-    distribution checks); with ``report_dir`` Data Docs and summaries are written there."""
+    distribution checks); with ``report_dir`` Data Docs and summaries are written there.
+    ``ocid_prefix`` and ``duckdb_config`` as for :func:`validate_table`."""
     _check_layer(layer)
     results: list[CheckResult] = []
     metrics: dict[str, Any] = {}
     report = Path(report_dir) if report_dir is not None else None
-    with _connection(warehouse) as db, _gx_context(report) as context:
+    with _connection(warehouse, duckdb_config) as db, _gx_context(report) as context:
         for table in table_names(layer, db):
             suite = build_suite(db, layer, table, previous, ocid_prefix=ocid_prefix)
             results.extend(_run_suite(db, context, suite))
@@ -189,16 +193,15 @@ def _check_layer(layer: str) -> None:
 
 
 @contextlib.contextmanager
-def _connection(warehouse) -> Iterator[duckdb.DuckDBPyConnection]:
+def _connection(warehouse, config: dict[str, str] | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     if isinstance(warehouse, duckdb.DuckDBPyConnection):
         yield warehouse
         return
     path = Path(warehouse)
     if not path.is_file():
         raise FileNotFoundError(f"warehouse {path} does not exist")
-    from pipelines.settings import get_settings  # memory_limit: DuckDB's default is 80 % of RAM
-
-    con = duckdb.connect(str(path), read_only=True, config=get_settings().duckdb_config)
+    # the caller's config carries the memory limit (DuckDB's default is 80 % of RAM)
+    con = duckdb.connect(str(path), read_only=True, config=dict(config or {}))
     try:
         yield con
     finally:

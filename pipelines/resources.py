@@ -13,20 +13,15 @@ Swapping the sandbox for the real API is configuration only: set ``GOSZAKUP_TOKE
 from __future__ import annotations
 
 import contextlib
-import os
-import shutil
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from dagster import ConfigurableResource
 from dagster_dbt import DbtCliResource, DbtProject
 
+from pipelines.dbt_project import dbt_executable, dbt_project
 from pipelines.ingest import api_endpoint, describe_source
-from pipelines.settings import REPO_ROOT, Settings, get_settings
-
-DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+from pipelines.settings import Settings, get_settings
 
 
 class GoszakupResource(ConfigurableResource):
@@ -70,49 +65,6 @@ class GoszakupResource(ConfigurableResource):
         return describe_source(self.get_settings())
 
 
-def dbt_project() -> DbtProject:
-    """The dbt project (profiles.yml lives inside it; the warehouse path comes from the env)."""
-    return DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-
-
-def dbt_executable() -> str:
-    """The virtualenv's ``dbt`` (``make dev`` runs ``.venv/bin/dagster`` without the venv on PATH)."""
-    candidates = [Path(sys.prefix) / "bin" / "dbt", REPO_ROOT / ".venv" / "bin" / "dbt"]
-    found = next((c for c in candidates if c.exists()), None)
-    return str(found) if found else shutil.which("dbt") or "dbt"
-
-
-def path_with_dbt() -> dict[str, str]:
-    """``PATH`` with dbt's folder first (dagster-dbt's manifest preparer looks dbt up on PATH)."""
-    folder = str(Path(dbt_executable()).parent)
-    return {"PATH": os.pathsep.join([folder, os.environ.get("PATH", "")])}
-
-
-def make_dbt_resource(project: DbtProject | None = None) -> DbtCliResource:
+def make_dbt_resource(project: DbtProject = dbt_project) -> DbtCliResource:
     """The dbt CLI resource over the project, with the virtualenv's dbt."""
-    return DbtCliResource(project_dir=project or dbt_project(), dbt_executable=dbt_executable())
-
-
-def dbt_env(settings: Settings) -> dict[str, str]:
-    """Environment the dbt project reads (profiles.yml and dbt_project.yml ``env_var`` calls)."""
-    return {
-        "GOSZAKUP_DUCKDB_PATH": str(settings.warehouse_path.resolve()),
-        "GOSZAKUP_OCID_PREFIX": settings.ocid_prefix,
-        "GOSZAKUP_SOURCE_TIMEZONE": settings.source_timezone,
-        "GOSZAKUP_DUCKDB_MEMORY_LIMIT": settings.duckdb_memory_limit,
-    }
-
-
-@contextlib.contextmanager
-def patched_environ(values: dict[str, str]) -> Iterator[None]:
-    """Set environment variables for the duration of a block (dbt's subprocess inherits them)."""
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    return DbtCliResource(project_dir=project, dbt_executable=dbt_executable())

@@ -13,11 +13,14 @@ from __future__ import annotations
 import datetime as dt
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings import SettingsError as EnvParseError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from publish.options import PublishOptions
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REAL_API_BASE_URL = "https://ows.goszakup.gov.kz"
@@ -195,6 +198,18 @@ class Settings(BaseSettings):
     @property
     def publish_root(self) -> Path:
         return self.publish_dir or self.data_dir / "publish"
+
+    def publish_options(self) -> PublishOptions:
+        """What ``publish/`` needs from these settings (it never reads settings itself)."""
+        from publish.options import PublishOptions
+
+        return PublishOptions(
+            ocid_prefix=self.ocid_prefix,
+            api_base_url="sandbox (synthetic data)" if self.uses_sandbox else self.resolved_base_url(),
+            secret=self.token.get_secret_value() if self.token is not None else None,
+            dataset_version=self.dataset_version,
+            duckdb_config=self.duckdb_config,
+        )
 
     def resolved_base_url(self) -> str:
         if self.api_base_url:

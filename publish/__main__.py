@@ -12,19 +12,31 @@ import logging
 import sys
 from pathlib import Path
 
-from pipelines.settings import REPO_ROOT, get_settings
-
 
 def _read_json(path: str | None) -> dict | None:
     return json.loads(Path(path).read_text(encoding="utf-8")) if path else None
 
 
+def _settings():
+    """The pipeline's settings, for the defaults of the CLI's arguments only.
+
+    ``publish/`` itself takes everything as arguments (:class:`publish.options.PublishOptions`);
+    only this command line, run by hand next to the pipeline, falls back to its configuration
+    (``GOSZAKUP_*``) for the warehouse, the publish root and the options.
+    """
+    from pipelines.settings import get_settings
+
+    return get_settings()
+
+
 def _cmd_build(args: argparse.Namespace) -> int:
     from publish.snapshot import publish_version
 
-    settings = get_settings()
+    settings = _settings()
     manifest = (
-        Path(args.dbt_manifest) if args.dbt_manifest else REPO_ROOT / "dbt_project/target/manifest.json"
+        Path(args.dbt_manifest)
+        if args.dbt_manifest
+        else Path(__file__).resolve().parent.parent / "dbt_project/target/manifest.json"
     )
     checks = _read_json(args.checks_summary) or {}
     passed = args.checks_passed
@@ -41,7 +53,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
         source=_read_json(args.source),
         dbt_manifest=manifest if manifest.is_file() else None,
         schemas=[s.strip() for s in args.schemas.split(",") if s.strip()],
-        settings=settings,
+        options=settings.publish_options(),
     )
     print(result.reason)
     print(
@@ -75,7 +87,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 def _cmd_list(args: argparse.Namespace) -> int:
     from publish.versions import load_index
 
-    root = Path(args.root) if args.root else get_settings().publish_root
+    root = Path(args.root) if args.root else _settings().publish_root
     index = load_index(root)
     if not index["versions"]:
         print(f"no versions in {root}")

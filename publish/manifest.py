@@ -13,7 +13,10 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from pipelines.settings import REPO_ROOT, Settings
+from publish.options import PublishOptions
+
+#: the repository the code version is read from (git), whatever the working directory
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 DEPENDENCIES = (
     "dagster", "dlt", "dbt-core", "dbt-duckdb", "duckdb", "great-expectations",
@@ -71,17 +74,13 @@ def scrub(obj: Any, secret: str | None) -> Any:
     return obj
 
 
-def source_info(source: dict | None, settings: Settings) -> dict[str, Any]:
-    """The source block: what the caller passed, plus the API base URL and ocid prefix from settings."""
+def source_info(source: dict | None, options: PublishOptions) -> dict[str, Any]:
+    """The source block: what the caller passed, plus the API base URL and ocid prefix of the options."""
     info: dict[str, Any] = dict(source or {})
-    if "api_base_url" not in info:
-        info["api_base_url"] = (
-            "sandbox (synthetic data)" if settings.uses_sandbox else settings.resolved_base_url()
-        )
-    info.setdefault("ocid_prefix", settings.ocid_prefix)
+    info.setdefault("api_base_url", options.api_base_url)
+    info.setdefault("ocid_prefix", options.ocid_prefix)
     info.setdefault("ocid_prefix_registered", False)
-    secret = settings.token.get_secret_value() if settings.token is not None else None
-    return scrub(info, secret)
+    return scrub(info, options.secret)
 
 
 def build_manifest(
@@ -95,13 +94,13 @@ def build_manifest(
     checks_summary: dict,
     dbt_summary: dict | None,
     source: dict | None,
-    settings: Settings,
+    options: PublishOptions,
     tables: list[dict[str, Any]],
     previous: str | None,
     bump: str,
     files: dict[str, dict[str, Any]],
 ) -> dict[str, Any]:
-    secret = settings.token.get_secret_value() if settings.token is not None else None
+    secret = options.secret
     return {
         "version": version,
         "semver": semver,
@@ -110,7 +109,7 @@ def build_manifest(
         "previous_version": previous,
         "semver_bump": bump,
         "checks_passed": checks_passed,
-        "source": source_info(source, settings),
+        "source": source_info(source, options),
         "code": code_version(),
         "dependencies": dependency_versions(),
         "dbt": scrub(dbt_summary, secret),

@@ -28,7 +28,7 @@ from typing import Any
 
 import duckdb
 
-from pipelines.settings import Settings, get_settings
+from pipelines.sql import quote_identifier as quote
 from publish import changelog, versions
 from publish.datapackage import (
     Column,
@@ -38,18 +38,16 @@ from publish.datapackage import (
     frictionless_type,
     is_nested,
     load_dbt_docs,
-    quote,
     table_doc,
 )
 from publish.manifest import build_manifest, tables_block
+from publish.options import PublishOptions
 
 log = logging.getLogger(__name__)
 
 PARQUET_ROW_GROUP_SIZE = 122_880
 GZIP_LEVEL = 6
 OCDS_JSON_DIR = "ocds-json"
-DEFAULT_PUBLISHER = "goszakup open data (unofficial re-publication of goszakup.gov.kz)"
-DEFAULT_URI_BASE = "https://example.invalid/goszakup-open-data"
 
 
 @dataclass
@@ -210,7 +208,7 @@ def write_table(con: duckdb.DuckDBPyConnection, t: TableInfo, out_dir: Path) -> 
 
 
 def write_ocds_json(
-    con: duckdb.DuckDBPyConnection, out_dir: Path, settings: Settings, published_date: str
+    con: duckdb.DuckDBPyConnection, out_dir: Path, options: PublishOptions, published_date: str
 ) -> list[dict[str, Any]]:
     """OCDS release packages via ``publish.ocds_json`` (written by the dbt helper), if it exists."""
     try:
@@ -225,10 +223,10 @@ def write_ocds_json(
     paths = mod.write_release_packages(
         con,
         target,
-        publisher_name=getattr(settings, "publisher_name", None) or DEFAULT_PUBLISHER,
+        publisher_name=options.publisher_name,
         published_date=published_date,
-        uri_base=getattr(settings, "publish_base_url", None) or DEFAULT_URI_BASE,
-        ocid_prefix=settings.ocid_prefix,
+        uri_base=options.uri_base,
+        ocid_prefix=options.ocid_prefix,
     )
     out = []
     for p in sorted(Path(p) for p in paths):
@@ -303,7 +301,7 @@ def publish_version(
     source: dict | None = None,
     dbt_manifest: Path | None = None,
     schemas: Sequence[str] = ("ocds", "risk", "quarantine"),
-    settings: Settings | None = None,
+    options: PublishOptions,
     clock: Callable[[], dt.datetime] | None = None,
 ) -> PublishResult:
     """Publish the tables of ``schemas`` in ``warehouse`` as a new version under ``publish_root``.
@@ -313,7 +311,6 @@ def publish_version(
     ``clock`` returns the build time (UTC); injectable so tests and reproducible builds can pin it.
     Publishing the same data twice is a no-op (the same version name, or unchanged since ``latest``).
     """
-    settings = settings or get_settings()
     now = (clock or _utc_now)().astimezone(dt.UTC).replace(microsecond=0)
     created = now.strftime("%Y-%m-%dT%H:%M:%SZ")
     root = Path(publish_root)
@@ -334,7 +331,7 @@ def publish_version(
                 source=source,
                 dbt_manifest=dbt_manifest,
                 schemas=schemas,
-                settings=settings,
+                options=options,
             )
         finally:
             if staging.exists():
@@ -354,7 +351,7 @@ def _build(
     source: dict | None,
     dbt_manifest: Path | None,
     schemas: Sequence[str],
-    settings: Settings,
+    options: PublishOptions,
 ) -> PublishResult:
     from publish.summary import write_summary
     from publish.verify import verify_version
@@ -362,7 +359,7 @@ def _build(
     if not warehouse.is_file():
         raise FileNotFoundError(f"warehouse {warehouse} does not exist")
     docs = load_dbt_docs(dbt_manifest)
-    con = duckdb.connect(str(warehouse), read_only=True, config=settings.duckdb_config)
+    con = duckdb.connect(str(warehouse), read_only=True, config=options.duckdb_config)
     try:
         con.execute("SET TimeZone = 'UTC'")
         tables = discover_tables(con, schemas, docs)
@@ -382,7 +379,7 @@ def _build(
                     **info,
                 }
             )
-        extra = write_ocds_json(con, staging, settings, _published_date(con, source, now))
+        extra = write_ocds_json(con, staging, options, _published_date(con, source, now))
     finally:
         con.close()
 
@@ -446,9 +443,9 @@ def _build(
     changes = changelog.compute_changes(prev_dir, prev_manifest, staging, new_tables)
     data_changed = prev_manifest is None or prev_manifest.get("content_hash") != f"sha256:{digest}"
     level = changelog.bump_level(changes, data_changed) if prev_manifest is not None else "initial"
-    if settings.dataset_version:
-        versions.parse_semver(settings.dataset_version)
-        semver = settings.dataset_version
+    if options.dataset_version:
+        versions.parse_semver(options.dataset_version)
+        semver = options.dataset_version
     else:
         semver = versions.bump(prev_entry["semver"] if prev_entry else None, level)
     if not checks_passed:
@@ -462,7 +459,7 @@ def _build(
         version=name,
         semver=semver,
         created=created,
-        ocid_prefix=settings.ocid_prefix,
+        ocid_prefix=options.ocid_prefix,
         checks_passed=checks_passed,
     )
     versions.write_json(staging / "datapackage.json", datapackage)
@@ -494,7 +491,7 @@ def _build(
         checks_summary=checks_summary,
         dbt_summary=dbt_summary,
         source=source,
-        settings=settings,
+        options=options,
         tables=written,
         previous=prev_entry["version"] if prev_entry else None,
         bump=level,

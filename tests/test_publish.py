@@ -164,7 +164,7 @@ def publish(wh: Path, root: Path, settings: Settings, *, passed: bool = True, cl
         root,
         checks_passed=passed,
         checks_summary={"success": passed, "failed_expectations": 0 if passed else 2},
-        settings=settings,
+        options=settings.publish_options(),
         clock=clock,
         **kw,
     )

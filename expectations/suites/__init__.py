@@ -28,7 +28,7 @@ def build_suite(
     ocid_prefix: str | None = None,
 ) -> Suite:
     """The suite of one table. ``ocid_prefix`` is the dataset's prefix the OCDS layer is checked
-    against; passed by the caller that holds the run's settings (default: the process settings)."""
+    against; passed by the caller that holds the run's settings (required for the OCDS layer)."""
     if layer == "ocds":
         return ocds.build(con, table, previous, ocid_prefix=ocid_prefix)
     module = {"raw": raw, "risk": risk}.get(layer)

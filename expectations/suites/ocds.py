@@ -63,12 +63,6 @@ def table_names(con: duckdb.DuckDBPyConnection | None = None) -> list[str]:
     return names
 
 
-def _ocid_prefix() -> str:
-    from pipelines.settings import get_settings
-
-    return get_settings().ocid_prefix
-
-
 def _currencies(con) -> list[str]:
     codes = set(DEFAULT_CURRENCIES)
     if "code" in c.columns_of(con, RAW, "ref_currency"):
@@ -119,7 +113,9 @@ def build(
     # --- every table: ocid set and well-formed -------------------------------------------
     if ocid:
         c.not_null(suite, rows, ocid)
-        prefix = ocid_prefix or _ocid_prefix()
+        if not ocid_prefix:
+            raise ValueError(f"ocds.{table}: the OCDS suites need the dataset's ocid_prefix")
+        prefix = ocid_prefix
         c.matches(
             suite,
             rows,

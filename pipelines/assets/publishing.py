@@ -166,7 +166,7 @@ def build_publish_asset(
             dbt_summary=dbt_summary,
             source=source,
             dbt_manifest=dbt_manifest,
-            settings=settings,
+            options=settings.publish_options(),
         )
         rows = dict(sorted(result.rows.items()))
         flags = flags_raised(str(settings.warehouse_path))

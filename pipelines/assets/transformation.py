@@ -6,13 +6,11 @@ that load them (``raw/trd_buy``; child tables onto their entity, ``raw/contract`
 ``raw/refs``), so the graph runs raw -> staging -> intermediate -> ocds/quarantine -> risk ->
 publish.
 
-The manifest is made at load time when missing or older than the project's files (``target/`` is
-not committed, so a clean clone parses once), and under ``dagster dev`` on every load
-(``prepare_if_dev``).
+The project and its manifest come from :mod:`pipelines.dbt_project` (``prepare_if_dev`` under
+``dagster dev``); the run's values reach dbt as ``--vars``.
 """
 
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 from dagster import AssetExecutionContext, AssetKey, Config
@@ -23,39 +21,17 @@ from dagster_dbt import (
     DbtProject,
     dbt_assets,
 )
-from dagster_dbt.dbt_project import using_dagster_dev
 
 from pipelines.assets.ingestion import raw_asset_key
-from pipelines.resources import GoszakupResource, dbt_env, dbt_project, patched_environ, path_with_dbt
+from pipelines.dbt_project import dbt_project, dbt_vars_args, ensure_manifest
+from pipelines.resources import GoszakupResource
 
 #: op name of the dbt step (run config of the full-rebuild job addresses it)
 OP_NAME = "dbt_models"
 #: schemas of published marts (the publish asset depends on every model in them)
 PUBLISHED_SCHEMAS = ("ocds", "risk", "quarantine")
 
-DBT_PROJECT: DbtProject = dbt_project()
-
-
-def _newest_source_mtime(project: DbtProject) -> float:
-    root = Path(project.project_dir)
-    files = [root / "dbt_project.yml", root / "profiles.yml"]
-    for folder in ("models", "macros", "seeds", "tests", "snapshots", "analyses"):
-        files.extend(p for p in (root / folder).rglob("*") if p.is_file())
-    return max((p.stat().st_mtime for p in files if p.exists()), default=0.0)
-
-
-def ensure_manifest(project: DbtProject = DBT_PROJECT) -> Path:
-    """``target/manifest.json`` up to date with the project (``dbt parse`` when needed)."""
-    with patched_environ(path_with_dbt()):
-        if using_dagster_dev():
-            project.prepare_if_dev()
-        elif (
-            not project.manifest_path.exists()
-            or project.manifest_path.stat().st_mtime < _newest_source_mtime(project)
-        ):
-            assert project.preparer is not None
-            project.preparer.prepare(project)
-    return project.manifest_path
+DBT_PROJECT: DbtProject = dbt_project
 
 
 class WarehouseDbtTranslator(DagsterDbtTranslator):
@@ -104,10 +80,12 @@ def dbt_models(
 ) -> Iterator[Any]:
     """``dbt build`` of the selected models: runs, seeds and tests (tests report as asset checks;
     an error-severity test is a blocking check, so nothing downstream of a failure is built)."""
-    settings = goszakup.get_settings()
-    args = ["build", *(["--full-refresh"] if config.full_refresh else [])]
-    with patched_environ(dbt_env(settings)):
-        yield from dbt.cli(args, context=context).stream()
+    args = [
+        "build",
+        *(["--full-refresh"] if config.full_refresh else []),
+        *dbt_vars_args(goszakup.get_settings()),
+    ]
+    yield from dbt.cli(args, context=context).stream()
 
 
 def dbt_model_keys(schemas: tuple[str, ...] | None = None) -> list[AssetKey]:

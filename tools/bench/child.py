@@ -16,10 +16,18 @@ from tools.bench.measure import BenchError
 def run_checks(warehouse: Path, report_root: Path) -> dict[str, Any]:
     """The GX suites of every layer, with reports (as the pipeline runs them); a summary for publish."""
     from expectations import validate_layer
+    from pipelines.settings import get_settings
 
+    settings = get_settings()
     layers = {}
     for layer in ("raw", "ocds", "risk"):
-        outcome = validate_layer(warehouse, layer, report_dir=report_root / layer)
+        outcome = validate_layer(
+            warehouse,
+            layer,
+            report_dir=report_root / layer,
+            ocid_prefix=settings.ocid_prefix,
+            duckdb_config=settings.duckdb_config,
+        )
         layers[layer] = {"checks": len(outcome.results), "failed_errors": len(outcome.failures("error"))}
     passed = all(v["failed_errors"] == 0 for v in layers.values())
     summary = {
