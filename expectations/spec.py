@@ -18,14 +18,11 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from pipelines.sql import quote_identifier as q
+
 Severity = Literal["error", "warning"]
 Layer = Literal["raw", "ocds", "risk"]
 LAYERS: tuple[str, ...] = ("raw", "ocds", "risk")
-
-
-def q(identifier: str) -> str:
-    """Quote an SQL identifier for DuckDB."""
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 @dataclass

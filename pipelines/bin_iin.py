@@ -4,9 +4,11 @@ A BIN (legal entities) and an IIN (natural persons) share one algorithm: weight 
 digits by 1..11 and take the sum mod 11; if that is 10, weight them by 3..11, 1, 2 instead; if it
 is 10 again the number cannot be valid, otherwise the result must equal the 12th digit.
 
-Great Expectations has no expectation for it, so the suites compute a boolean column in DuckDB
-(:func:`sql_is_valid`, fast on millions of rows) and expect it to be true. The Python version
-(:func:`is_valid`) is the reference the SQL is tested against and what test data is built with.
+The rule is written once, here. Great Expectations has no expectation for it, so the suites
+compute a boolean column in DuckDB (:func:`sql_is_valid`, fast on millions of rows) and expect it
+to be true; the sandbox builds its numbers with :func:`check_digit`; the dbt macro
+``biin_is_valid`` (``dbt_project/macros/goszakup.sql``) is tested against :func:`is_valid` on the
+same cases (``tests/test_bin_iin.py``). The Python version is the reference.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from typing import Any
 
 import duckdb
 
-from publish.datapackage import quote
+from pipelines.sql import quote_identifier as quote
 
 LEVELS = ("patch", "minor", "major")
 

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipelines.sql import quote_identifier as quote
+
 LICENSE = {
     "name": "CC-BY-4.0",
     "path": "https://creativecommons.org/licenses/by/4.0/",
@@ -103,10 +105,6 @@ def csv_expression(col: Column) -> str:
     if t == "INTERVAL":
         return f"CAST({q} AS VARCHAR) AS {q}"
     return q
-
-
-def quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 def resource_name(schema: str, table: str, suffix: str = "") -> str:

@@ -31,9 +31,10 @@ from typing import Any
 import duckdb
 import orjson
 
+# the vendored OCDS 1.1.5 schema files (validation keywords only; see dbt_project/README.md)
+from pipelines.ocds_schema import SCHEMA_DIR
+
 OCDS_VERSION = "1.1"
-#: The vendored OCDS 1.1.5 schema files (validation keywords only; see dbt_project/README.md).
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "dbt_project" / "ocds_schema" / "1__1__5"
 BATCH_SIZE = 5_000
 GZIP_LEVEL = 6
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import duckdb
 
-from publish.datapackage import quote
+from pipelines.sql import quote_identifier as quote
 
 CHART_DIR = "summary"
 TOP_BUYERS = 15

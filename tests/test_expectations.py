@@ -19,8 +19,9 @@ import duckdb
 import pytest
 
 from expectations import LayerResult, asset_check_outcome, suite_names, validate_layer, validate_table
-from expectations.bin_iin import check_digit, complete, is_valid, sql_is_valid
+from pipelines.bin_iin import complete, is_valid
 from pipelines.goszakup_api import ENTITIES, REF_FIELDS, REF_TABLES
+from pipelines.settings import Settings
 
 
 def _have_world() -> bool:
@@ -226,41 +227,6 @@ def broken(clean_raw: Path, tmp_path: Path):
 
 def _failed(result: LayerResult) -> set[str]:
     return {r.name for r in result.failures()}
-
-
-# --- BIN/IIN -------------------------------------------------------------------------------
-def test_bin_iin_check_digit_python_and_sql_agree() -> None:
-    assert is_valid("980107400000") is False or check_digit("98010740000") == 0
-    assert complete("00000000001") == "000000000010"  # 1*1 mod 11 ... weights 1..11: 11*1 % 11 = 0
-    assert not is_valid("12345678901")  # 11 digits
-    assert not is_valid("12345678901a")
-    assert not is_valid(None)
-    import random
-
-    rng = random.Random(7)
-    values = ["".join(rng.choice("0123456789") for _ in range(12)) for _ in range(3000)]
-    values += [_bin(i) for i in range(200)] + ["1234", "abcdefghijkl", None]
-    con = duckdb.connect()
-    con.execute("CREATE TABLE t (v VARCHAR)")
-    con.executemany("INSERT INTO t VALUES (?)", [[v] for v in values])
-    got = dict(con.execute(f"SELECT v, {sql_is_valid('v')} FROM t WHERE v IS NOT NULL").fetchall())
-    assert got == {v: is_valid(v) for v in values if v is not None}
-    assert all(got[_bin(i)] for i in range(200))
-    assert 0 < sum(got.values()) < len(got)  # both outcomes occur
-
-
-def test_second_weights_used_when_first_sum_is_ten() -> None:
-    # find 11 digits whose first weighted sum is 10 mod 11: the digit comes from the second weights
-    for n in range(10**5):
-        first11 = f"{n:011d}"
-        if sum(w * int(d) for w, d in zip(range(1, 12), first11, strict=True)) % 11 == 10:
-            second = (
-                sum(w * int(d) for w, d in zip((3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2), first11, strict=True))
-                % 11
-            )
-            assert check_digit(first11) == (None if second == 10 else second)
-            return
-    pytest.fail("no number with first weighted sum 10 found")
 
 
 # --- suites and names ------------------------------------------------------------------------
@@ -562,6 +528,6 @@ def test_broken_records_are_quarantined_by_dbt_and_ocds_reconciles(
         assert any(rid == str(record_id) and _what in rule for rid, rule in rules), (record_id, rules)
     # nothing dropped silently: raw rows = OCDS rows + quarantined rows
     if statuses.get("contracts") == "success":
-        ocds_result = validate_layer(path, "ocds")
+        ocds_result = validate_layer(path, "ocds", ocid_prefix=Settings(_env_file=None).ocid_prefix)
         check = ocds_result.result("ocds.contracts.reconciles_with_raw")
         assert check.success, check

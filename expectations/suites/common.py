@@ -14,8 +14,8 @@ from collections.abc import Iterable, Sequence
 import duckdb
 import great_expectations.expectations as gxe
 
-from expectations.bin_iin import sql_is_valid
 from expectations.spec import Batch, Check, Severity, Suite, q
+from pipelines.bin_iin import sql_is_valid
 
 #: GX 1.x has its own severity field; ours maps onto it (and is also kept in ``meta``).
 GX_SEVERITY = {"error": "critical", "warning": "warning"}

@@ -19,6 +19,7 @@ import duckdb
 from expectations.spec import Batch, Suite, q
 from expectations.suites import common as c
 from expectations.suites.raw import single_source_band
+from pipelines.ocds_schema import codelist
 
 SCHEMA = "ocds"
 RAW = "raw"
@@ -40,11 +41,12 @@ EXPECTED_TABLES: tuple[str, ...] = (
 #: Tables whose absence blocks publishing.
 CORE_TABLES = frozenset({"releases", "parties", "tenders", "lots", "awards", "contracts"})
 
-PROCUREMENT_METHODS = ("open", "selective", "limited", "direct")
-TENDER_STATUS = ("planning", "planned", "active", "cancelled", "unsuccessful", "complete", "withdrawn")
-AWARD_STATUS = ("pending", "active", "cancelled", "unsuccessful")
-CONTRACT_STATUS = ("pending", "active", "cancelled", "terminated")
-INITIATION_TYPES = ("tender",)
+#: closed OCDS codelists, read from the vendored schema
+PROCUREMENT_METHODS = codelist("method")
+TENDER_STATUS = codelist("tenderStatus")
+AWARD_STATUS = codelist("awardStatus")
+CONTRACT_STATUS = codelist("contractStatus")
+INITIATION_TYPES = codelist("initiationType")
 DEFAULT_CURRENCIES = ("KZT",)
 
 #: OCDS table -> (raw entity, SQL condition selecting the raw rows it is built from)

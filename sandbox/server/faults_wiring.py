@@ -14,9 +14,10 @@ from pipelines.goszakup_api import (
     ENTITIES,
     JOURNAL_FIELDS,
 )
+from pipelines.sql import quote_identifier as _q
 from sandbox.faults import FaultPlan, FaultRule
 from sandbox.server.graphql import _graphql_after, _int_or_none
-from sandbox.server.replies import Reply, _dumps, _q
+from sandbox.server.replies import Reply, _dumps
 
 
 class FaultsMixin:

@@ -27,12 +27,13 @@ from pipelines.goszakup_api import (
     Entity,
     PageInfo,
 )
+from pipelines.sql import quote_identifier as _q
 from sandbox.graphql_schema import (
     RowExecutionContext,
     filter_fields,
     never_awaitable,
 )
-from sandbox.server.replies import ApiError, PageCtx, Reply, _q, _selected, normalise_bound
+from sandbox.server.replies import ApiError, PageCtx, Reply, _selected, normalise_bound
 
 
 @dataclass

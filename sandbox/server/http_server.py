@@ -25,6 +25,7 @@ from pipelines.goszakup_api import (
     REF_TABLES,
 )
 from pipelines.settings import SANDBOX_TOKEN
+from pipelines.sql import quote_identifier as _q
 from sandbox.faults import PRE_FAULTS, FaultPlan, FaultRule, RequestInfo
 from sandbox.graphql_schema import (
     build_schema,
@@ -33,7 +34,7 @@ from sandbox.graphql_schema import (
 from sandbox.server.faults_wiring import FaultsMixin
 from sandbox.server.graphql import GraphqlMixin
 from sandbox.server.load import LoadMeter, TokenBucket
-from sandbox.server.replies import _REST_RE, ApiError, Reply, _dumps, _q, error_body
+from sandbox.server.replies import _REST_RE, ApiError, Reply, _dumps, error_body
 from sandbox.server.rest import RestMixin
 from sandbox.server.world_data import WorldData
 

@@ -90,10 +90,6 @@ def _dumps(payload: Any) -> bytes:
         return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8")
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 # --- date filters -----------------------------------------------------------------------------
 
 _FILTER_FORMATS = ("%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S")

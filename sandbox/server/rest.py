@@ -19,8 +19,9 @@ from pipelines.goszakup_api import (
     Entity,
     Field,
 )
+from pipelines.sql import quote_identifier as _q
 from sandbox.server.graphql import _int_or_none
-from sandbox.server.replies import _REST_RE, REST_MAX_LIMIT, ApiError, PageCtx, Reply, _q
+from sandbox.server.replies import _REST_RE, REST_MAX_LIMIT, ApiError, PageCtx, Reply
 
 
 class RestMixin:

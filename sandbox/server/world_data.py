@@ -10,11 +10,11 @@ import duckdb
 from pipelines.goszakup_api import (
     Field,
 )
+from pipelines.sql import quote_identifier as _q
 from sandbox.graphql_schema import (
     INT32_MAX,
     graphql_entities,
 )
-from sandbox.server.replies import _q
 
 
 class WorldData:

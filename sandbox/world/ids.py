@@ -1,4 +1,8 @@
-"""Identification numbers: BIN/IIN check digits and the generator of valid, unique numbers."""
+"""Identification numbers: the generator of valid, unique BINs and IINs.
+
+The check digit rule itself is :mod:`pipelines.bin_iin` (written once); ``kz_check_digit`` and
+``valid_biin`` are its names in the sandbox.
+"""
 
 from __future__ import annotations
 
@@ -6,27 +10,12 @@ import datetime as dt
 
 import numpy as np
 
+from pipelines.bin_iin import check_digit as kz_check_digit
+from pipelines.bin_iin import is_valid as valid_biin
+
 # ================================================================================================
 # Identification numbers
 # ================================================================================================
-
-
-def kz_check_digit(first11: str) -> int | None:
-    """Check digit of a Kazakh BIN/IIN, or None when the 11 digits admit none (then skip them)."""
-    d = [int(c) for c in first11]
-    s = sum(x * w for x, w in zip(d, range(1, 12), strict=True)) % 11
-    if s == 10:
-        s = sum(x * w for x, w in zip(d, (3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2), strict=True)) % 11
-        if s == 10:
-            return None
-    return s
-
-
-def valid_biin(number: str) -> bool:
-    """True when ``number`` is 12 digits with a valid check digit."""
-    if len(number) != 12 or not number.isdigit():
-        return False
-    return kz_check_digit(number[:11]) == int(number[11])
 
 
 class IdNumbers:
@@ -54,3 +43,6 @@ class IdNumbers:
     def iin(self, birth: dt.date, female: bool) -> str:
         century = (3 if birth.year < 2000 else 5) + (1 if female else 0)
         return self._finish(f"{birth:%y%m%d}{century}", 4)
+
+
+__all__ = ["IdNumbers", "kz_check_digit", "valid_biin"]

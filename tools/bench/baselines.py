@@ -41,6 +41,8 @@ from pipelines.goszakup_api import (
     Entity,
     Field,
 )
+from pipelines.sql import quote_identifier as _q
+from pipelines.sql import quote_literal as _lit
 
 #: DuckDB types of the contract's field types, as the connector lands them (lists as JSON text).
 DUCK_TYPES = {
@@ -53,14 +55,6 @@ DUCK_TYPES = {
     "str[]": "JSON",
 }
 REST_PAGE_SIZE = 500
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 # --- the API dump (and floor) ---------------------------------------------------------------------
@@ -449,13 +443,15 @@ def checks(db: Path) -> dict[str, int]:
     once into pandas; its checks are one aggregate query, uniqueness one GROUP BY per column.
     """
     from expectations.suites import build_suite, table_names
+    from pipelines.settings import get_settings
 
+    ocid_prefix = get_settings().ocid_prefix
     con = duckdb.connect(str(db), read_only=True)
     done = {"checks": 0, "batches": 0, "untranslated": 0}
     try:
         for layer in ("raw", "ocds", "risk"):
             for table in table_names(layer, con):
-                suite = build_suite(con, layer, table, None)
+                suite = build_suite(con, layer, table, None, ocid_prefix=ocid_prefix)
                 for batch in suite.batches:
                     if not batch.checks or batch.source is None:
                         continue
