@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha256sum | cut -c1-16)
 
-.PHONY: setup run ingest test lint dev bench bench-national score clean
+.PHONY: setup run ingest test test-fast lint dev bench bench-national score clean
 
 setup: $(STAMP)
 
@@ -26,6 +26,10 @@ ingest: setup
 
 test: setup
 	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; rc=0; fi; exit $$rc
+
+# the development lane: everything not marked slow, on the small hand-written raw layer (~2 min)
+test-fast: setup
+	GOSZAKUP_TEST_SMALL_RAW=1 $(BIN)/python -m pytest -n 2 --dist loadfile -m "not slow" $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

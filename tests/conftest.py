@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.settings import Settings
+from tests.helpers import settings_for
 
 SEED = 42
 SCALE = 1.0
@@ -44,11 +44,6 @@ def sandbox(world_copy: Path) -> Iterator:
         yield server
 
 
-def settings_for(data_dir: Path, **overrides) -> Settings:
-    """Settings isolated in ``data_dir`` (no environment leaks into tests)."""
-    return Settings(_env_file=None, data_dir=data_dir, **overrides)
-
-
 @pytest.fixture(scope="session")
 def warehouse(world_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A DuckDB warehouse with the scale-1 world ingested over HTTP (raw layer only).
@@ -72,7 +67,7 @@ def built_warehouse(warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -
 
     Built once per session and shared; read-only for tests: copy the file before writing.
     """
-    from tests.test_dbt_build import run_dbt
+    from tests.helpers import run_dbt
 
     work = tmp_path_factory.mktemp("built")
     db = work / "goszakup.duckdb"

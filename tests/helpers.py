@@ -1,13 +1,53 @@
-"""Helpers the connector tests share: sandbox admin calls and warehouse comparisons."""
+"""Helpers the tests share: isolated settings, dbt runs, sandbox admin calls, warehouse comparisons.
+
+Test modules and ``conftest.py`` import helpers from here only, never from each other.
+"""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
 import requests
 
 from pipelines.goszakup_api import ENTITIES, REF_TABLES, all_raw_tables
+from pipelines.settings import Settings
+
+REPO = Path(__file__).resolve().parent.parent
+DBT_PROJECT = REPO / "dbt_project"
+DBT = Path(sys.executable).with_name("dbt")
+#: the ocid prefix the tests' dbt builds use (not the default, so a fallback to it shows)
+TEST_PREFIX = "ocds-test00-goszakup"
+
+
+def settings_for(data_dir: Path, **overrides) -> Settings:
+    """Settings isolated in ``data_dir`` (no environment leaks into tests)."""
+    return Settings(_env_file=None, data_dir=data_dir, **overrides)
+
+
+def run_dbt(db: Path, work: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {
+        **os.environ,
+        "GOSZAKUP_DUCKDB_PATH": str(db),
+        "GOSZAKUP_OCID_PREFIX": TEST_PREFIX,
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    cmd = [
+        str(DBT),
+        *args,
+        "--project-dir",
+        str(DBT_PROJECT),
+        "--profiles-dir",
+        str(DBT_PROJECT),
+        "--target-path",
+        str(work / "target"),
+        "--log-path",
+        str(work / "logs"),
+    ]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
 
 
 def admin(server, method: str, path: str, **kwargs):

@@ -11,21 +11,20 @@ deletion in the change journal.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from pipelines.goszakup_api import REF_TABLES, all_raw_tables
+from tests.helpers import TEST_PREFIX, run_dbt
+
+#: slow: a full dbt build of the scale-1 world
+pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parent.parent
-DBT_PROJECT = REPO / "dbt_project"
-DBT = Path(sys.executable).with_name("dbt")
-TEST_PREFIX = "ocds-test00-goszakup"
 OCDS_TABLES = [
     "releases",
     "parties",
@@ -120,28 +119,6 @@ def plant_anomalies(db: Path) -> dict[str, str]:
         }
     finally:
         con.close()
-
-
-def run_dbt(db: Path, work: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {
-        **os.environ,
-        "GOSZAKUP_DUCKDB_PATH": str(db),
-        "GOSZAKUP_OCID_PREFIX": TEST_PREFIX,
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
-    cmd = [
-        str(DBT),
-        *args,
-        "--project-dir",
-        str(DBT_PROJECT),
-        "--profiles-dir",
-        str(DBT_PROJECT),
-        "--target-path",
-        str(work / "target"),
-        "--log-path",
-        str(work / "logs"),
-    ]
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
 
 
 def build_warehouse(world: Path, work: Path) -> tuple[Path, subprocess.CompletedProcess, dict[str, str]]:

@@ -22,20 +22,12 @@ from expectations import LayerResult, asset_check_outcome, suite_names, validate
 from pipelines.bin_iin import complete, is_valid
 from pipelines.goszakup_api import ENTITIES, REF_FIELDS, REF_TABLES
 from pipelines.settings import Settings
+from tests.helpers import DBT_PROJECT
 
+#: GOSZAKUP_TEST_SMALL_RAW=1 forces the small hand-written raw layer (fast; independent of ingestion;
+#: ``make test-fast`` sets it). Otherwise the checks run on the scale-1 world ingested over HTTP.
+USE_WORLD = os.environ.get("GOSZAKUP_TEST_SMALL_RAW") != "1"
 
-def _have_world() -> bool:
-    """True when the sandbox world builder and the connector exist (conftest ``warehouse`` works)."""
-    try:
-        from pipelines.ingest import run_ingestion  # noqa: F401
-        from sandbox import ensure_world  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-#: GOSZAKUP_TEST_SMALL_RAW=1 forces the small hand-written raw layer (fast; independent of ingestion).
-HAVE_WORLD = _have_world() and os.environ.get("GOSZAKUP_TEST_SMALL_RAW") != "1"
 
 _DUCK = {"int": "BIGINT", "float": "DOUBLE", "str": "VARCHAR", "datetime": "VARCHAR", "bool": "BOOLEAN"}
 
@@ -200,7 +192,7 @@ def build_small_raw(path: Path) -> Path:
 @pytest.fixture(scope="module")
 def clean_raw(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Path:
     """A read-only clean raw warehouse: the ingested sandbox world, else the small one above."""
-    if HAVE_WORLD:
+    if USE_WORLD:
         return request.getfixturevalue("warehouse")
     return build_small_raw(tmp_path_factory.mktemp("gx") / "goszakup.duckdb")
 
@@ -450,7 +442,6 @@ def _clean_passed(clean_raw: Path) -> bool:
 
 
 # --- with dbt: the bad records are quarantined, and the OCDS layer reconciles ------------------
-DBT_PROJECT = Path(__file__).resolve().parent.parent / "dbt_project"
 
 
 def _dbt(warehouse: Path, tmp: Path) -> dict[str, str]:
@@ -485,7 +476,6 @@ def _dbt(warehouse: Path, tmp: Path) -> dict[str, str]:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not (DBT_PROJECT / "models" / "ocds").is_dir(), reason="dbt OCDS models not written yet")
 def test_broken_records_are_quarantined_by_dbt_and_ocds_reconciles(
     broken, clean_raw: Path, tmp_path: Path
 ) -> None:

@@ -18,10 +18,10 @@ import pytest
 from pipelines.goszakup_api import ENTITIES
 from pipelines.ingest import IngestResult, run_ingestion
 from sandbox.server import run_sandbox
-from tests.conftest import settings_for
-from tests.helpers import admin, assert_matches_sandbox, duplicate_keys
+from tests.helpers import admin, assert_matches_sandbox, duplicate_keys, settings_for
 
-pytestmark = pytest.mark.timeout(300)
+#: slow: loads the scale-1 world over HTTP under injected faults
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 #: fault kind -> (entity the rule targets, rule overrides, entities loaded)
 RETRIED = {

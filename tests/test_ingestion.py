@@ -9,8 +9,10 @@ import pytest
 
 from pipelines.goszakup_api import ENTITIES
 from pipelines.ingest import run_ingestion
-from tests.conftest import settings_for
-from tests.helpers import admin, assert_matches_sandbox, duplicate_keys, raw_counts
+from tests.helpers import admin, assert_matches_sandbox, duplicate_keys, raw_counts, settings_for
+
+#: slow: loads the scale-1 world over HTTP several times
+pytestmark = pytest.mark.slow
 
 
 def test_full_load_matches_what_the_sandbox_serves(sandbox, tmp_path: Path) -> None:

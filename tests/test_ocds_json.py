@@ -10,9 +10,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from test_dbt_build import TEST_PREFIX
 
 from publish.ocds_json import read_releases, release_package, validate_release_package, write_release_packages
+from tests.helpers import TEST_PREFIX
+
+#: slow: needs the dbt-built scale-1 warehouse
+pytestmark = pytest.mark.slow
 
 META = {
     "publisher_name": "goszakup open data (test)",

@@ -36,7 +36,7 @@ def test_failing_check_blocks_publishing(built_warehouse, tmp_path: Path, monkey
     from pipelines.definitions import build_definitions
     from pipelines.resources import GoszakupResource
     from pipelines.settings import get_settings
-    from tests.test_dbt_build import TEST_PREFIX
+    from tests.helpers import TEST_PREFIX
 
     # the process-wide settings were read before (as by any earlier test in this worker): the
     # check must follow the resource's settings, which read the environment set here

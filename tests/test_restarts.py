@@ -23,9 +23,7 @@ import pytest
 from pipelines.goszakup_api import ENTITIES
 from pipelines.ingest import run_ingestion
 from pipelines.settings import REPO_ROOT
-from tests.conftest import settings_for
-from tests.helpers import assert_matches_sandbox, duplicate_keys
-from tests.test_dbt_build import DBT, DBT_PROJECT, TEST_PREFIX
+from tests.helpers import DBT, DBT_PROJECT, TEST_PREFIX, assert_matches_sandbox, duplicate_keys, settings_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 

@@ -17,7 +17,10 @@ import duckdb
 import pytest
 
 from pipelines import risk_scoring
-from tests.test_dbt_build import run_dbt
+from tests.helpers import run_dbt
+
+#: slow: dbt builds of the risk marts on the scale-1 world
+pytestmark = pytest.mark.slow
 
 RISK_MARTS = [
     "buyer_scores",

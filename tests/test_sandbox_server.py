@@ -617,15 +617,13 @@ def test_bad_fault_plan_is_rejected(server):
     assert status == 400 and "nope" in body["message"]
 
 
-# --- against the real world generator (when it exists) --------------------------------------------
+# --- against the real world generator --------------------------------------------
 
 
 def _generated_world(tmp_path: Path) -> Path:
-    try:
-        from sandbox import world as world_mod
-    except ImportError as exc:  # the generator is written in parallel; these tests run once it exists
-        pytest.skip(f"world generator not importable yet: {exc}")
-    return world_mod.build_world(tmp_path / "w.duckdb", seed=7, scale=0.05)
+    from sandbox.world import build_world
+
+    return build_world(tmp_path / "w.duckdb", seed=7, scale=0.05)
 
 
 def _all_fields(fields, children) -> str:
@@ -671,8 +669,7 @@ def test_advance_on_generated_world_is_served_and_journalled(tmp_path):
         assert call(srv, "GET", "/v3/trd-buy?limit=1")[2]["total"] == before["trd_buy"]  # caches the total
         status, _, summary = call(srv, "POST", "/_sandbox/advance?epochs=1")
         assert status == 200 and isinstance(summary, dict), summary
-        if not any(sum(v.values()) for v in summary.values()):
-            pytest.skip("advance_world made no changes (generator still a placeholder)")
+        assert any(sum(v.values()) for v in summary.values()), f"advance_world changed nothing: {summary}"
         after = call(srv, "GET", "/_sandbox/counts")[2]
         assert call(srv, "GET", "/v3/trd-buy?limit=1")[2]["total"] == after["trd_buy"]  # cache invalidated
         body = gql(srv, "{ TrdBuy(limit: 1) { id } }")[2]

@@ -19,6 +19,9 @@ from sandbox import advance_world, build_world, ground_truth, write_ground_truth
 from sandbox.patterns import REQUIRED_PATTERNS, RULES
 from sandbox.world import TABLES, kz_check_digit, valid_biin
 
+#: slow: builds scale-1 worlds
+pytestmark = pytest.mark.slow
+
 SEED, SCALE = 42, 1.0
 
 
