@@ -60,7 +60,8 @@ def _create_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
         "service_title VARCHAR, url VARCHAR, _dlt_load_id VARCHAR, _dlt_id VARCHAR)"
     )
     con.execute(
-        "CREATE TABLE raw._quarantine (entity VARCHAR, record_id VARCHAR, field VARCHAR, reason VARCHAR, record JSON)"
+        "CREATE TABLE raw._quarantine (entity VARCHAR, table_name VARCHAR, record_id VARCHAR, field VARCHAR, "
+        "reason VARCHAR, record VARCHAR, _dlt_load_id VARCHAR, _dlt_id VARCHAR)"
     )
 
 

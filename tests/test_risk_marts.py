@@ -16,8 +16,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines import risk_scoring
 from tests.helpers import run_dbt
+from tools import risk_scoring
 
 #: slow: dbt builds of the risk marts on the scale-1 world
 pytestmark = pytest.mark.slow
