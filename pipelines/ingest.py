@@ -166,6 +166,7 @@ def build_source(
         file_format=settings.loader_file_format,
         include_refs=include_refs,
         include_journal=include_journal,
+        source_timezone=settings.source_timezone,
     )
 
 

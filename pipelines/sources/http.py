@@ -38,21 +38,51 @@ class SourceError(RuntimeError):
 
 @dataclass
 class LoadStats:
-    """Thread-safe counters of one ingestion run (entities are extracted in parallel threads)."""
+    """Thread-safe counters of one ingestion run (entities are extracted in parallel threads).
+
+    ``coercions`` and ``refusals`` are keyed ``(table, field, kind)``: what lossless coercion
+    converted, and what was refused and why (with the first refused record id in ``examples``).
+    """
 
     pages: Counter = field(default_factory=Counter)
     records: Counter = field(default_factory=Counter)
-    quarantined: Counter = field(default_factory=Counter)
+    quarantined: Counter = field(default_factory=Counter)  # table -> records refused
     retries: Counter = field(default_factory=Counter)  # by reason, e.g. "429", "503", "invalid-json"
+    coercions: Counter = field(default_factory=Counter)
+    refusals: Counter = field(default_factory=Counter)
+    examples: dict[tuple[str, str, str], str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, counter: str, key: str, n: int = 1) -> None:
         with self._lock:
             getattr(self, counter)[key] += n
 
+    def merge_page(self, tally: Any) -> None:
+        """Add one page's :class:`~pipelines.sources.records.PageTally` (one lock per page)."""
+        if not (tally.coerced or tally.refused):
+            return
+        with self._lock:
+            self.coercions.update(tally.coerced)
+            self.refusals.update(tally.refused)
+            self.quarantined.update(tally.refused_records)
+            for key, example in tally.examples.items():
+                self.examples.setdefault(key, example)
+
     @property
     def total_retries(self) -> int:
         return sum(self.retries.values())
+
+    def coercions_by_table(self) -> dict[str, dict[str, dict[str, int]]]:
+        """``{table: {field: {kind: n}}}``, sorted: the run summary's and the manifest's form."""
+        return _nest(self.coercions)
+
+    def refusals_by_table(self) -> list[dict[str, Any]]:
+        """One entry per (table, field, reason) refused: count and an example record id."""
+        with self._lock:
+            return [
+                {"table": t, "field": f, "reason": r, "count": n, "example_id": self.examples.get((t, f, r))}
+                for (t, f, r), n in sorted(self.refusals.items())
+            ]
 
     def as_dict(self) -> dict[str, Any]:
         with self._lock:
@@ -61,7 +91,15 @@ class LoadStats:
                 "records": dict(sorted(self.records.items())),
                 "quarantined": dict(sorted(self.quarantined.items())),
                 "retries": dict(sorted(self.retries.items())),
+                "coercions": _nest(self.coercions),
             }
+
+
+def _nest(counter: Counter) -> dict[str, dict[str, dict[str, int]]]:
+    out: dict[str, dict[str, dict[str, int]]] = {}
+    for (table, name, kind), n in sorted(counter.items()):
+        out.setdefault(table, {}).setdefault(name, {})[kind] = n
+    return out
 
 
 _PARSED = "_goszakup_parsed"
