@@ -189,9 +189,8 @@ def to_list(field: Field, value: Any) -> tuple[list, list[str]]:
         try:
             new, kind = to_str(item_field, item) if item_field.type == "str" else to_int(item_field, item)
         except Lossy as exc:
-            raise Lossy(
-                f"expected {field.type}, got an item {exc.code.split('got ')[-1]}", exc.reason
-            ) from None
+            code = f"expected {field.type}, got an item {exc.code.split('got ')[-1]}"
+            raise Lossy(code, f"expected {field.type}, got {_shown(value)}: item {exc.reason}") from None
         out.append(new)
         if kind:
             item_kinds.add(kind)
