@@ -36,6 +36,7 @@ from pipelines.goszakup_api import (
     REF_TABLES,
     Child,
     Entity,
+    camel,
 )
 from pipelines.sources.http import (
     GraphQLPaginator,
@@ -136,7 +137,7 @@ def _graphql_resource(
             "limit": limit,
             "after": None,
         }
-        paginator = GraphQLPaginator(entity.name)
+        paginator = GraphQLPaginator(entity.name, limit=limit, id_field=camel(entity.primary_key))
         for page in client.paginate(
             "/v3/graphql",
             method="POST",
