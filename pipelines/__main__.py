@@ -24,7 +24,8 @@ def summarize(result: Any) -> dict[str, Any]:
     """What a finished job run did, from its events: rows per raw asset, checks, version."""
     rows: dict[str, dict[str, Any]] = {}
     publish: dict[str, Any] = {}
-    checks = {"passed": 0, "failed_errors": [], "failed_warnings": []}
+    checks = {"passed": 0, "failed_errors": [], "failed_warnings": [], "lines": {}}
+    coercions: list[tuple[str, str, str, int]] = []
     for event in result.all_events:
         if event.event_type_value == "ASSET_MATERIALIZATION":
             mat = event.event_specific_data.materialization
@@ -35,19 +36,39 @@ def summarize(result: Any) -> dict[str, Any]:
                     "loaded": meta.get("rows_loaded", 0),
                     "held": meta.get("dagster/row_count", 0),
                     "pages": meta.get("pages", 0),
+                    "quarantined": meta.get("quarantined_in_run", 0),
+                    "coerced": sum(
+                        n
+                        for fields in (meta.get("coercions") or {}).values()
+                        for kinds in fields.values()
+                        for n in kinds.values()
+                    ),
                 }
+                for table, fields in (meta.get("coercions") or {}).items():
+                    for field, kinds in fields.items():
+                        for kind, n in kinds.items():
+                            coercions.append((table, field, kind, n))
             elif key == "publish/dataset_version":
                 publish = meta
         elif event.event_type_value == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data
             name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+            line = evaluation.description or _value(evaluation.metadata.get("summary", ""))
+            if line and not evaluation.passed:
+                checks["lines"][name] = line
             if evaluation.passed:
                 checks["passed"] += 1
             elif evaluation.severity.value == "WARN":
                 checks["failed_warnings"].append(name)
             else:
                 checks["failed_errors"].append(name)
-    return {"rows": rows, "checks": checks, "publish": publish, "success": result.success}
+    return {
+        "rows": rows,
+        "checks": checks,
+        "publish": publish,
+        "success": result.success,
+        "coercions": sorted(coercions),
+    }
 
 
 def print_summary(summary: dict[str, Any]) -> None:
@@ -56,18 +77,28 @@ def print_summary(summary: dict[str, Any]) -> None:
 
     console = Console()
     table = Table(title="Raw tables")
-    for column in ("asset", "rows loaded", "rows held", "pages"):
+    for column in ("asset", "rows loaded", "rows held", "pages", "quarantined", "coerced"):
         table.add_column(column, justify="left" if column == "asset" else "right")
     for key, r in sorted(summary["rows"].items()):
-        table.add_row(key, f"{r['loaded']:,}", f"{r['held']:,}", str(r["pages"]))
+        table.add_row(
+            key,
+            f"{r['loaded']:,}",
+            f"{r['held']:,}",
+            str(r["pages"]),
+            f"{r.get('quarantined', 0):,}",
+            f"{r.get('coerced', 0):,}",
+        )
     console.print(table)
+    for table_name, field, kind, n in summary.get("coercions", []):
+        console.print(f"coerced {table_name}.{field}: {kind}: {n:,}")
     checks = summary["checks"]
     console.print(
         f"checks: {checks['passed']} passed, {len(checks['failed_errors'])} failed (error), "
         f"{len(checks['failed_warnings'])} failed (warning)"
     )
     for name in checks["failed_errors"]:
-        console.print(f"  error: {name}")
+        line = checks.get("lines", {}).get(name)
+        console.print(f"  error: {name}" + (f": {line}" if line else ""))
     for name in checks["failed_warnings"][:20]:
         console.print(f"  warning: {name}")
     pub = summary["publish"]
@@ -79,6 +110,20 @@ def print_summary(summary: dict[str, Any]) -> None:
         )
     else:
         console.print("no version published")
+
+
+def asset_selection(job: Any, entities: Sequence[str] | None) -> list[Any] | None:
+    """The job's assets without the raw entities ``GOSZAKUP_ENTITIES`` leaves out (None: all).
+
+    The rest of the graph (code tables, journal, dbt, checks, publish) still runs: dbt builds from
+    what the warehouse holds.
+    """
+    if not entities:
+        return None
+    from pipelines.goszakup_api import ENTITIES
+
+    skipped = {("raw", name) for name in ENTITIES if name not in entities}
+    return [key for key in job.asset_layer.executable_asset_keys if tuple(key.path) not in skipped]
 
 
 def run(full: bool = False, data_dir: str | None = None) -> int:
@@ -102,7 +147,11 @@ def run(full: bool = False, data_dir: str | None = None) -> int:
 
     job = defs.resolve_job_def("full_rebuild" if full else "daily_update")
     with DagsterInstance.get() as instance:
-        result = job.execute_in_process(instance=instance, raise_on_error=False)
+        result = job.execute_in_process(
+            instance=instance,
+            raise_on_error=False,
+            asset_selection=asset_selection(job, settings.entities),
+        )
         summary = summarize(result)
     print_summary(summary)
     print(f"run {result.run_id} is in the Dagster instance at {home}")

@@ -9,9 +9,11 @@ runs the pipeline, removes children of deleted parents, and reports per asset: r
 held, pages, records, quarantined records and retries. dagster-dlt still supplies the specs and
 the column schema shown on each asset.
 
-Source errors (HTTP 429/5xx after the connector's own retries, timeouts, connection errors,
-unreadable pages) ask Dagster for a retry with exponential backoff (``RetryRequested``);
-``@dlt_assets`` takes no ``RetryPolicy``, and a code error or a 401/403 is not worth retrying.
+Transient source errors (HTTP 429/5xx after the connector's own retries, timeouts, connection
+errors, unreadable pages) ask Dagster for a retry with exponential backoff (``RetryRequested``).
+What retrying cannot fix (401/403, 404 on a contract path, a GraphQL validation error, a 200 answer
+that is not JSON, invalid settings) fails the step at once with ``Failure(allow_retries=False)``
+and one line naming the entity, the path and the API's message; the trace stays in the event log.
 """
 
 import re
@@ -27,6 +29,7 @@ from dagster import (
     AssetKey,
     AssetSpec,
     Config,
+    Failure,
     MaterializeResult,
     MetadataValue,
     RetryRequested,
@@ -34,6 +37,7 @@ from dagster import (
 from dagster._core.definitions.metadata.metadata_set import TableMetadataSet
 from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
+from pydantic import ValidationError
 
 from pipelines.goszakup_api import ENTITIES, REF_TABLES
 from pipelines.ingest import (
@@ -44,6 +48,7 @@ from pipelines.ingest import (
     warehouse_counts,
 )
 from pipelines.resources import GoszakupResource
+from pipelines.settings import InvalidSettings
 from pipelines.sources.goszakup import goszakup_source
 from pipelines.sources.http import LoadStats, SourceError
 
@@ -142,8 +147,25 @@ class IngestConfig(Config):
     """Drop the selected raw tables and their incremental cursors, then load from initial_date."""
 
 
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def source_error(exc: BaseException) -> SourceError | None:
+    """The connector's :class:`SourceError` behind ``exc`` (dlt wraps it in its step errors)."""
+    return next((e for e in _chain(exc) if isinstance(e, SourceError)), None)
+
+
 def is_source_error(exc: BaseException) -> bool:
     """True when ``exc`` (or a cause) is a transient problem of the source, worth a retry."""
+    found = source_error(exc)
+    if found is not None:
+        return found.retryable
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
@@ -170,11 +192,14 @@ def raw_goszakup(
     """Load the selected raw tables from the API (or the sandbox) into DuckDB."""
     selected = {key.path[-1] for key in context.selected_asset_keys}
     entities = [name for name in ENTITIES if name in selected]
+    try:
+        settings = goszakup.get_settings()
+    except (ValidationError, InvalidSettings) as exc:
+        raise Failure(description=f"invalid settings: {_one_line(exc)}", allow_retries=False) from exc
     include_journal = JOURNAL in selected or bool(entities)  # deletions need the journal
     resources = [*entities, *(f"{name}_deletions" for name in entities)]
     resources += [REFS] if REFS in selected else []
     resources += [JOURNAL] if include_journal else []
-    settings = goszakup.get_settings()
     stats = LoadStats()
     pipeline = make_pipeline(settings)
     try:
@@ -198,6 +223,19 @@ def raw_goszakup(
             )
             load_info.raise_on_failed_jobs()
     except Exception as exc:
+        fatal = source_error(exc)
+        if fatal is not None and not fatal.retryable:
+            context.log.error(f"not retried: {fatal}")
+            raise Failure(
+                description=_one_line(fatal),
+                metadata={
+                    "entity": fatal.entity or "",
+                    "path": fatal.path or "",
+                    "status": fatal.status if fatal.status is not None else -1,
+                    "content_type": fatal.content_type or "",
+                },
+                allow_retries=False,
+            ) from exc
         if is_source_error(exc) and context.retry_number < SOURCE_RETRIES:
             wait = SOURCE_RETRY_DELAY_S * 2**context.retry_number
             context.log.warning(f"source error, retry {context.retry_number + 1} in {wait:.0f} s: {exc}")
@@ -210,6 +248,8 @@ def raw_goszakup(
     refused = quarantine_counts(pipeline) if QUARANTINE_TABLE in held else {}
     counters = stats.as_dict()
     retries = counters["retries"]
+    coercions = stats.coercions_by_table()
+    refusals = stats.refusals_by_table()
     for key in sorted(context.selected_asset_keys, key=lambda k: k.to_user_string()):
         name = key.path[-1]
         tables = asset_tables(name)
@@ -228,6 +268,9 @@ def raw_goszakup(
                 sum(counters["records"].get(t, 0) for t in (tables if name == REFS else [name]))
             ),
             "quarantined_in_warehouse": MetadataValue.int(sum(refused.get(t, 0) for t in tables)),
+            "quarantined_in_run": MetadataValue.int(sum(counters["quarantined"].get(t, 0) for t in tables)),
+            "refusals": MetadataValue.json([r for r in refusals if r["table"] in tables]),
+            "coercions": MetadataValue.json({t: coercions[t] for t in tables if t in coercions}),
             "retries_in_run": MetadataValue.json(retries),
             "source": MetadataValue.text(goszakup.describe_source()),
         }
@@ -242,6 +285,10 @@ def raw_goszakup(
             metadata["dagster/column_schema"] = dlt_meta["dagster/column_schema"]
         metadata["dagster/table_name"] = MetadataValue.text(f"{RAW}.{name}")
         yield MaterializeResult(asset_key=key, metadata=metadata)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
 
 
 def quarantine_counts(pipeline: dlt.Pipeline) -> dict[str, int]:
