@@ -181,10 +181,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     run_parser.add_argument(
         "--data-dir", help="folder for the warehouse, dlt state, publish and dagster_home"
     )
+    probe = sub.add_parser(
+        "check-api",
+        help="compare one small page of every entity (and GraphQL introspection) with the contract; loads nothing",
+    )
+    probe.add_argument("--data-dir", help="folder of the sandbox world when no API is configured")
     args = parser.parse_args(argv)
     if args.command == "run":
         return run(full=args.full, data_dir=args.data_dir)
+    if args.command == "check-api":
+        return check_api(data_dir=args.data_dir)
     return 2
+
+
+def check_api(data_dir: str | None = None) -> int:
+    """``python -m pipelines check-api``: the contract probe (``pipelines.probe``)."""
+    from pipelines.probe import run_check_api
+    from pipelines.settings import InvalidSettings, load_settings
+
+    try:
+        settings = load_settings(**({"data_dir": Path(data_dir).resolve()} if data_dir else {}))
+    except InvalidSettings as exc:
+        print(f"error: invalid settings:\n{exc}", file=sys.stderr)
+        return 2
+    try:
+        return run_check_api(settings, sys.stdout)
+    except Exception as exc:  # one line: the API could not be reached at all
+        print(f"error: check-api failed: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
