@@ -75,6 +75,26 @@ INTS = Field("point_list", "int[]")
         ),
         # UTC+5 from 2024-03-01: 10:00Z is 15:00 local
         (DATE, "2024-06-01T10:00:00Z", "2024-06-01 15:00:00", "datetime T, datetime offset Z"),
+        # 2024-02-29 23:30 local happened twice (UTC+6 until 18:00Z, then UTC+5): kept, named apart
+        (
+            DATE,
+            "2024-02-29T17:30:00Z",
+            "2024-02-29 23:30:00",
+            "datetime T, datetime offset Z in the repeated hour",
+        ),
+        (
+            DATE,
+            "2024-02-29T23:30:00+05:00",
+            "2024-02-29 23:30:00",
+            "datetime T, datetime offset +0500 in the repeated hour",
+        ),
+        (
+            DATE,
+            "2024-02-29T17:59:59Z",
+            "2024-02-29 23:59:59",
+            "datetime T, datetime offset Z in the repeated hour",
+        ),
+        (DATE, "2024-02-29T19:00:00Z", "2024-03-01 00:00:00", "datetime T, datetime offset Z"),
         # 1515367278000 ms = 2018-01-07T23:21:18Z = 2018-01-08 05:21:18 at UTC+6
         (DATE, 1515367278000, "2018-01-08 05:21:18", "datetime epoch-ms"),
     ],
@@ -100,9 +120,6 @@ def test_lossless_values_are_converted_and_named(field: Field, value, expected, 
         (DATE, "08.01.2018", "not a date"),
         (DATE, 20180108, "epoch milliseconds"),
         (DATE, "2018-01-08T05:01:18.1234567", "finer than microseconds"),
-        # 2024-02-29 23:30 local happened twice (UTC+6, then UTC+5): without its offset it is lost
-        (DATE, "2024-02-29T23:30:00+05:00", "ambiguous"),
-        (DATE, "2024-02-29T17:30:00Z", "ambiguous"),
     ],
 )
 def test_lossy_values_are_refused_with_a_reason(field: Field, value, words: str) -> None:

@@ -116,13 +116,16 @@ def to_datetime(field: Field, value: Any, zone: str) -> tuple[str, str | None]:
     Accepted without loss: a ``T`` separator, a zero fraction (``.000``), an offset or ``Z``
     (converted to the source zone's local time, UTC+6 before 2024-03-01 and UTC+5 after for
     Asia/Almaty), epoch milliseconds. A non-zero fraction is kept. A local time in the hour the
-    zone repeated (2024-02-29 23:00-24:00) cannot be written without its offset: refused.
+    zone repeated (2024-02-29 23:00-24:00) is kept too, in the raw layer's naive form (the form the
+    API itself uses), and counted as its own kind (``... in the repeated hour``): the offset that
+    told the two occurrences apart is the one thing that form cannot hold.
     """
     if isinstance(value, int) and not isinstance(value, bool):
         if value < _MIN_EPOCH_MS:
             raise _refuse(field, value, "an integer date must be epoch milliseconds")
         instant = dt.datetime.fromtimestamp(value / 1000, tz=dt.UTC)
-        return _local(field, value, instant, zone, keep_ms=value % 1000 != 0), "datetime epoch-ms"
+        local, repeated = _local(instant, zone, keep_ms=value % 1000 != 0)
+        return local, "datetime epoch-ms" + repeated
     if not isinstance(value, str):
         raise _refuse(field, value)
     match = _DATETIME.match(value)
@@ -148,21 +151,20 @@ def to_datetime(field: Field, value: Any, zone: str) -> tuple[str, str | None]:
     if offset is not None:
         text = offset if offset == "Z" else offset if len(offset) != 3 else offset + ":00"
         aware = dt.datetime.fromisoformat(f"{match['date']}T{time_}{fraction}{text}")
-        local = _local(field, value, aware, zone, keep_ms=bool(fraction))
+        local, repeated = _local(aware, zone, keep_ms=bool(fraction))
         name = "Z" if offset == "Z" else aware.strftime("%z")
-        return local, ", ".join([*kinds, f"datetime offset {name}"])
+        return local, ", ".join([*kinds, f"datetime offset {name}{repeated}"])
     out = f"{match['date']} {time_}{fraction}"
     return (out, ", ".join(kinds)) if kinds else (value, None)
 
 
-def _local(field: Field, original: Any, instant: dt.datetime, zone: str, *, keep_ms: bool) -> str:
+def _local(instant: dt.datetime, zone: str, *, keep_ms: bool) -> tuple[str, str]:
+    """(naive local time in ``zone``, " in the repeated hour" when that local time occurred twice)."""
     tz = _zone(zone)
-    local = instant.astimezone(tz)
-    naive = local.replace(tzinfo=None)
-    if naive.replace(tzinfo=tz, fold=1).utcoffset() != naive.replace(tzinfo=tz, fold=0).utcoffset():
-        raise _refuse(field, original, f"{naive} is ambiguous in {zone}: local time would lose the offset")
+    naive = instant.astimezone(tz).replace(tzinfo=None)
+    repeated = naive.replace(tzinfo=tz, fold=1).utcoffset() != naive.replace(tzinfo=tz, fold=0).utcoffset()
     fmt = "%Y-%m-%d %H:%M:%S.%f" if keep_ms and naive.microsecond else "%Y-%m-%d %H:%M:%S"
-    return naive.strftime(fmt)
+    return naive.strftime(fmt), " in the repeated hour" if repeated else ""
 
 
 def to_list(field: Field, value: Any) -> tuple[list, list[str]]:
