@@ -15,7 +15,8 @@ so tests can prove the connector loads each one without loss (and that a lossy o
   ``next_page`` as an absolute URL, ``null`` on the last page, no ``total``;
 * ``real-api``: all of the above at once;
 * ``lossy``: one lot in 20 carries its status as a zero-padded string, which no reader can take as
-  an int without loss (the connector must quarantine it and fail its quarantine gate).
+  an int without loss (the connector must quarantine it and fail its quarantine gate);
+* ``html-200`` and ``graphql-without-plans`` (:data:`ERROR_VARIANTS`): answers no retry will change.
 
 Records keep their content: a variant only changes how values are written, so a connector that
 reads them without loss lands exactly the raw tables of the standard sandbox.
@@ -138,8 +139,8 @@ def check_variant(name: str | None) -> str | None:
     """``name`` if it is a variant (None: the standard sandbox); a clear error otherwise."""
     if name is None or name in ("", "standard"):
         return None
-    if name not in VALUE_VARIANTS:
-        raise ValueError(f"unknown variant {name!r}; variants: {', '.join(VARIANTS)}")
+    if name not in VALUE_VARIANTS and name not in ERROR_VARIANTS:
+        raise ValueError(f"unknown variant {name!r}; variants: {', '.join((*VARIANTS, *ERROR_VARIANTS))}")
     return name
 
 
@@ -183,7 +184,7 @@ def apply_variant(name: str | None, payload: Any, *, kind: str, entity: Entity |
     (None for code tables and the journal, whose values are left alone), ``base_url`` the
     server's own URL (for absolute ``next_page`` links).
     """
-    if not name or not isinstance(payload, dict):
+    if not name or name not in VALUE_VARIANTS or not isinstance(payload, dict):
         return payload
     rewrites = VALUE_VARIANTS[name]
     if entity is not None and rewrites:
@@ -208,3 +209,27 @@ def _rewrite_paging(payload: dict, kind: str, base_url: str) -> None:
         payload.pop("total", None)
         link = payload["next_page"]
         payload["next_page"] = f"{base_url}{link}" if link else None
+
+
+#: Variants that answer what no retry will change (the connector must stop at once, in one line).
+#: ``html-200``: a maintenance page with status 200; ``graphql-without-plans``: the API's schema
+#: has no ``Plans`` root and says so with HTTP 200 and ``errors`` (a GraphQL validation error).
+ERROR_VARIANTS: tuple[str, ...] = ("html-200", "graphql-without-plans")
+MAINTENANCE_PAGE = (
+    "<!DOCTYPE html><html><head><title>Технические работы</title></head>"
+    "<body><h1>Портал временно недоступен</h1></body></html>"
+).encode()
+
+
+def short_answer(name: str | None, path: str, body: bytes) -> tuple[int, Any, str] | None:
+    """(status, payload or raw body, content type) an error variant answers instead, else None."""
+    if name == "html-200":
+        return 200, MAINTENANCE_PAGE, "text/html; charset=utf-8"
+    if name == "graphql-without-plans" and path == "/v3/graphql" and b"Plans" in body:
+        message = 'Cannot query field "Plans" on type "Query".'
+        return (
+            200,
+            {"errors": [{"message": message, "locations": [{"line": 2, "column": 3}]}]},
+            ("application/json; charset=utf-8"),
+        )
+    return None
