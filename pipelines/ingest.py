@@ -27,7 +27,7 @@ from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from pipelines.goszakup_api import ENTITIES, Entity
 from pipelines.settings import SANDBOX_TOKEN, InvalidSettings, Settings, load_settings
 from pipelines.sources.goszakup import goszakup_source
-from pipelines.sources.http import LoadStats
+from pipelines.sources.http import LoadStats, source_error
 from pipelines.sources.records import QUARANTINE_HINTS
 
 
@@ -313,10 +313,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result = run_ingestion(settings, progress=progress)
     except Exception as exc:  # one clear line; the full trace is in dlt's logs
-        cause = exc
-        while getattr(cause, "__cause__", None) is not None:
-            cause = cause.__cause__  # type: ignore[assignment]
-        print(f"error: ingestion failed: {cause}", file=sys.stderr)
+        cause: BaseException | None = source_error(exc)
+        if cause is None:
+            cause = exc
+            while cause.__cause__ is not None:
+                cause = cause.__cause__
+        print(f"error: ingestion failed: {' '.join(str(cause).split())}", file=sys.stderr)
         return 1
     print_summary(result)
     return 0

@@ -50,7 +50,7 @@ from pipelines.ingest import (
 from pipelines.resources import GoszakupResource
 from pipelines.settings import InvalidSettings
 from pipelines.sources.goszakup import goszakup_source
-from pipelines.sources.http import LoadStats, SourceError
+from pipelines.sources.http import LoadStats, SourceError, source_error
 
 RAW = "raw"
 GROUP = "raw"
@@ -145,20 +145,6 @@ class IngestConfig(Config):
 
     full_refresh: bool = False
     """Drop the selected raw tables and their incremental cursors, then load from initial_date."""
-
-
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        current = current.__cause__ or current.__context__
-
-
-def source_error(exc: BaseException) -> SourceError | None:
-    """The connector's :class:`SourceError` behind ``exc`` (dlt wraps it in its step errors)."""
-    return next((e for e in _chain(exc) if isinstance(e, SourceError)), None)
 
 
 def is_source_error(exc: BaseException) -> bool:

@@ -61,6 +61,18 @@ class SourceError(RuntimeError):
         self.content_type = content_type
 
 
+def source_error(exc: BaseException) -> SourceError | None:
+    """The connector's :class:`SourceError` behind ``exc`` (dlt wraps it in its step errors)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, SourceError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
 def is_retryable_status(status: int) -> bool:
     """429 and 5xx may pass with time (and 408, a timeout told as a status); other errors will not."""
     return status in (408, 429) or status >= 500
