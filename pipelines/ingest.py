@@ -48,6 +48,7 @@ class IngestResult:
             "warehouse_rows": self.warehouse_rows,
             "seconds": round(self.seconds, 2),
             **self.stats.as_dict(),
+            "refusals": self.stats.refusals_by_table(),
         }
 
 
@@ -263,6 +264,11 @@ def print_summary(result: IngestResult) -> None:
     table.add_column("rows in warehouse", justify="right")
     table.add_column("pages", justify="right")
     table.add_column("quarantined", justify="right")
+    table.add_column("coerced", justify="right")
+    coerced = {
+        t: sum(n for kinds in fields.values() for n in kinds.values())
+        for t, fields in stats["coercions"].items()
+    }
     for name in sorted(set(result.loaded_rows) | set(result.warehouse_rows)):
         table.add_row(
             name,
@@ -270,6 +276,7 @@ def print_summary(result: IngestResult) -> None:
             f"{result.warehouse_rows.get(name, 0):,}",
             str(stats["pages"].get(name, "")),
             str(stats["quarantined"].get(name, "") or ""),
+            f"{coerced[name]:,}" if name in coerced else "",
         )
     console = Console()
     console.print(table)
@@ -278,6 +285,15 @@ def print_summary(result: IngestResult) -> None:
         f"pages: {sum(stats['pages'].values())}   retries: {sum(retries.values())} {retries or ''}   "
         f"children removed with deleted parents: {result.deleted_children or 0}"
     )
+    for table_name, fields in stats["coercions"].items():
+        for field_name, kinds in fields.items():
+            for kind, n in kinds.items():
+                console.print(f"coerced {table_name}.{field_name}: {kind}: {n:,}")
+    for refusal in result.stats.refusals_by_table():
+        console.print(
+            f"quarantined {refusal['table']}.{refusal['field']}: {refusal['reason']}: {refusal['count']:,} "
+            f"records, e.g. id {refusal['example_id']}"
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:
