@@ -112,6 +112,15 @@ def print_summary(summary: dict[str, Any]) -> None:
         console.print("no version published")
 
 
+def failure_line(data: Any) -> str:
+    """One line for a failed step: a ``Failure``'s description (e.g. the API's refusal), else the error."""
+    user = getattr(data, "user_failure_data", None)
+    text = (user.description if user is not None and user.description else None) or (
+        data.error.message if data.error else "unknown error"
+    )
+    return " ".join(str(text).split())
+
+
 def asset_selection(job: Any, entities: Sequence[str] | None) -> list[Any] | None:
     """The job's assets without the raw entities ``GOSZAKUP_ENTITIES`` leaves out (None: all).
 
@@ -157,11 +166,14 @@ def run(full: bool = False, data_dir: str | None = None) -> int:
     print(f"run {result.run_id} is in the Dagster instance at {home}")
     if not result.success:
         for event in result.all_events:
-            if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
+            if event.is_step_failure and event.step_failure_data:
                 print(
-                    f"error: step {event.step_key} failed: {event.step_failure_data.error.message.strip()}",
+                    f"error: step {event.step_key} failed: {failure_line(event.step_failure_data)}",
                     file=sys.stderr,
                 )
+        for name, line in summary["checks"]["lines"].items():
+            if name in summary["checks"]["failed_errors"]:
+                print(f"error: check {name} failed: {line}", file=sys.stderr)
         return 1
     publish = summary["publish"]
     if summary["checks"]["failed_errors"] or not publish or publish.get("checks_passed") is False:
