@@ -166,11 +166,10 @@ def run(full: bool = False, data_dir: str | None = None) -> int:
     print(f"run {result.run_id} is in the Dagster instance at {home}")
     if not result.success:
         for event in result.all_events:
-            if event.is_step_failure and event.step_failure_data:
-                print(
-                    f"error: step {event.step_key} failed: {failure_line(event.step_failure_data)}",
-                    file=sys.stderr,
-                )
+            data = event.step_failure_data if event.is_step_failure else None
+            if data is None or (data.error and data.error.cls_name == "DagsterAssetCheckFailedError"):
+                continue  # a failed blocking check is told by its own line below
+            print(f"error: step {event.step_key} failed: {failure_line(data)}", file=sys.stderr)
         for name, line in summary["checks"]["lines"].items():
             if name in summary["checks"]["failed_errors"]:
                 print(f"error: check {name} failed: {line}", file=sys.stderr)
