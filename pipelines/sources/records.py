@@ -133,7 +133,8 @@ class TablePlan:
     parent_key: str | None
     by_camel: dict[str, str]  # GraphQL camelCase -> contract snake_case
     child_names: frozenset[str]
-    checks: tuple[tuple[str, Any, Field], ...]  # (field name, fast fit test, field)
+    #: (field name, fast fit test, field, is a list: null or missing becomes [])
+    checks: tuple[tuple[str, Any, Field, bool], ...]
     children: tuple[tuple[str, TablePlan], ...]  # (GraphQL name of the nested list, its plan)
 
     @classmethod
@@ -151,7 +152,7 @@ class TablePlan:
             parent_key=parent_key,
             by_camel={f.camel: f.name for f in fields},
             child_names=frozenset(c.graphql_name for c in children),
-            checks=tuple((f.name, _FITS[f.type], f) for f in fields),
+            checks=tuple((f.name, _FITS[f.type], f, f.type in LIST_TYPES) for f in fields),
             children=tuple(
                 (c.graphql_name, cls.of(c.table, c.primary_key, c.fields, c.children, c.parent_key))
                 for c in children
@@ -190,12 +191,17 @@ def _check(
 ) -> bool:
     """True when ``row`` fits the contract (after lossless coercion); else its problems go to ``quarantine``."""
     problems = []
-    for name, fits, field_ in plan.checks:
-        value = row.get(name, MISSING)
-        if value is None or value is MISSING:
-            if field_.type not in LIST_TYPES:
+    for name, fits, field_, is_list in plan.checks:
+        if name in row:  # ``in`` and ``[]`` rather than ``.get``: this loop runs per field and record
+            value = row[name]
+            if value is None:
+                if not is_list:
+                    continue
+            elif fits(value):
                 continue
-        elif fits(value):
+        elif is_list:
+            value = MISSING
+        else:
             continue
         try:
             new, kind = coerce(field_, value, tally.zone)
