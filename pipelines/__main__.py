@@ -89,8 +89,10 @@ def print_summary(summary: dict[str, Any]) -> None:
             f"{r.get('coerced', 0):,}",
         )
     console.print(table)
-    for table_name, field, kind, n in summary.get("coercions", []):
-        console.print(f"coerced {table_name}.{field}: {kind}: {n:,}")
+    from pipelines.sources.coercion import summary_lines
+
+    for line in summary_lines(summary.get("coercions", [])):
+        console.print(line, soft_wrap=True)
     checks = summary["checks"]
     console.print(
         f"checks: {checks['passed']} passed, {len(checks['failed_errors'])} failed (error), "
@@ -98,7 +100,7 @@ def print_summary(summary: dict[str, Any]) -> None:
     )
     for name in checks["failed_errors"]:
         line = checks.get("lines", {}).get(name)
-        console.print(f"  error: {name}" + (f": {line}" if line else ""))
+        console.print(f"  error: {name}" + (f": {line}" if line else ""), soft_wrap=True)
     for name in checks["failed_warnings"][:20]:
         console.print(f"  warning: {name}")
     pub = summary["publish"]

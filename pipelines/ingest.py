@@ -26,6 +26,7 @@ from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
 from pipelines.goszakup_api import ENTITIES, Entity
 from pipelines.settings import SANDBOX_TOKEN, InvalidSettings, Settings, load_settings
+from pipelines.sources.coercion import summary_lines
 from pipelines.sources.goszakup import goszakup_source
 from pipelines.sources.http import LoadStats, source_error
 from pipelines.sources.records import QUARANTINE_HINTS
@@ -285,14 +286,19 @@ def print_summary(result: IngestResult) -> None:
         f"pages: {sum(stats['pages'].values())}   retries: {sum(retries.values())} {retries or ''}   "
         f"children removed with deleted parents: {result.deleted_children or 0}"
     )
-    for table_name, fields in stats["coercions"].items():
-        for field_name, kinds in fields.items():
-            for kind, n in kinds.items():
-                console.print(f"coerced {table_name}.{field_name}: {kind}: {n:,}")
+    counts = [
+        (t, f, k, n)
+        for t, fields in stats["coercions"].items()
+        for f, kinds in fields.items()
+        for k, n in kinds.items()
+    ]
+    for line in summary_lines(counts):
+        console.print(line, soft_wrap=True)
     for refusal in result.stats.refusals_by_table():
         console.print(
             f"quarantined {refusal['table']}.{refusal['field']}: {refusal['reason']}: {refusal['count']:,} "
-            f"records, e.g. id {refusal['example_id']}"
+            f"records, e.g. id {refusal['example_id']}",
+            soft_wrap=True,
         )
 
 

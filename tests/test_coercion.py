@@ -194,3 +194,23 @@ def test_a_lossy_lot_is_quarantined_with_field_reason_and_id() -> None:
     assert dict(tally.refused) == {("lots", "ref_lot_status_id", "expected int, got str"): 1}
     assert tally.examples[("lots", "ref_lot_status_id", "expected int, got str")] == "2"
     assert tally.refused_records == {"lots": 1}
+
+
+def test_the_console_gets_one_line_per_kind() -> None:
+    from pipelines.sources.coercion import summary_lines
+
+    counts = [
+        ("lots", "id", "str->int", 5),
+        ("trd_buy", "id", "str->int", 3),
+        ("lots", "is_deleted", "bool->int", 5),
+        ("a", "f1", "int->str", 1),
+        ("a", "f2", "int->str", 1),
+        ("a", "f3", "int->str", 1),
+        ("a", "f4", "int->str", 1),
+        ("a", "f5", "int->str", 1),
+    ]
+    assert summary_lines(counts) == [
+        "coerced (str->int): 8 values in 2 fields: lots.id, trd_buy.id",
+        "coerced (bool->int): 5 values in 1 fields: lots.is_deleted",
+        "coerced (int->str): 5 values in 5 fields: a.f1, a.f2, a.f3, a.f4, ...",
+    ]

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -244,3 +245,20 @@ def verdict(field: Field, value: Any, zone: str = "Asia/Almaty") -> Verdict | No
     except Lossy as exc:
         return Verdict("quarantined", exc.reason)
     return Verdict("coerced", kind) if kind else None
+
+
+def summary_lines(counts: Iterable[tuple[str, str, str, int]]) -> list[str]:
+    """One console line per kind of coercion: values, fields, and the fields themselves (up to 4).
+
+    ``counts`` holds ``(table, field, kind, n)``. Per field and kind the figures stay in the run's
+    metadata and the manifest; the console gets one line per kind, not one per field.
+    """
+    by_kind: dict[str, dict[str, int]] = {}
+    for table, name, kind, n in counts:
+        fields = by_kind.setdefault(kind, {})
+        fields[f"{table}.{name}"] = fields.get(f"{table}.{name}", 0) + n
+    lines = []
+    for kind, fields in sorted(by_kind.items(), key=lambda kv: (-sum(kv[1].values()), kv[0])):
+        shown = ", ".join(sorted(fields)[:4]) + (", ..." if len(fields) > 4 else "")
+        lines.append(f"coerced ({kind}): {sum(fields.values()):,} values in {len(fields)} fields: {shown}")
+    return lines
