@@ -6,7 +6,7 @@ list of integers, dates with a ``T`` or an offset. Quarantining every such recor
 (a run once landed 0 lots); coercing anything silently hides real changes. The rule here: a value
 that converts **without loss** is converted and the conversion is counted (per table, field and
 kind, for the run summary and the manifest); a value that would lose something (a zero-padded
-string read as an int, 3.5 read as an int, a time in the hour Kazakhstan repeated) is refused with
+string read as an int, 3.5 read as an int, a date finer than microseconds) is refused with
 a reason, and the record goes to ``_quarantine``.
 
 Both the loader (``records.py``) and ``python -m pipelines check-api`` use :func:`coerce`, so the
