@@ -12,6 +12,7 @@ from parallel steps (dlt extracts in threads and dbt runs two threads inside its
 from dagster import Definitions, in_process_executor
 from dagster_dlt import DagsterDltResource
 
+from pipelines.assets.gate import build_quarantine_gate
 from pipelines.assets.ingestion import RAW_ASSET_KEYS, raw_goszakup
 from pipelines.assets.publishing import PUBLISH_CHECKS, build_publish_asset
 from pipelines.assets.quality import build_quality_checks
@@ -26,9 +27,14 @@ from pipelines.resources import GoszakupResource, make_dbt_resource
 
 _dbt_keys = dbt_model_keys()
 quality_checks = build_quality_checks(set(RAW_ASSET_KEYS) | set(_dbt_keys), _dbt_keys)
+quarantine_gate = build_quarantine_gate(RAW_ASSET_KEYS)
 dataset_version = build_publish_asset(
     dbt_model_keys(PUBLISHED_SCHEMAS),
-    [*dbt_models.check_keys, *(key for checks in quality_checks for key in checks.check_keys)],
+    [
+        *dbt_models.check_keys,
+        *(key for checks in quality_checks for key in checks.check_keys),
+        *quarantine_gate.check_keys,
+    ],
     dbt_manifest=DBT_PROJECT.manifest_path,
     dbt_model_count=len(_dbt_keys),
 )
@@ -46,7 +52,7 @@ def build_resources(goszakup: GoszakupResource | None = None) -> dict:
 def build_definitions(goszakup: GoszakupResource | None = None) -> Definitions:
     return Definitions(
         assets=[raw_goszakup, dbt_models, dataset_version],
-        asset_checks=[*quality_checks, *PUBLISH_CHECKS],
+        asset_checks=[*quality_checks, quarantine_gate, *PUBLISH_CHECKS],
         jobs=JOBS,
         schedules=SCHEDULES,
         sensors=SENSORS,

@@ -39,10 +39,26 @@ class Field:
     name: str
     type: FieldType
     description: str = ""
+    #: fixed width of a numeric code held as text (a BIN is 12 digits): an API that sends the code
+    #: as a number has dropped its leading zeros, and the connector puts them back
+    digits: int | None = None
 
     @property
     def camel(self) -> str:
         return camel(self.name)
+
+
+#: Numeric codes held as text and their fixed width: BIN and IIN (12 digits), KATO (9), OKEI units
+#: (3), OKED (5). Seen zero-padded in the register (a BIN of a 2006 company starts with 06).
+CODE_DIGITS: dict[str, int] = {
+    **dict.fromkeys(
+        ("bin", "iin", "customer_bin", "org_bin", "biin_supplier", "supplier_biin", "subject_biin"), 12
+    ),
+    "supplier_bin_iin": 12,
+    **dict.fromkeys(("kato", "ref_kato_code", "pln_point_kato_list", "kato_list"), 9),
+    "ref_units_code": 3,
+    "oked_list": 5,
+}
 
 
 def _fields(spec: str) -> tuple[Field, ...]:
@@ -50,7 +66,7 @@ def _fields(spec: str) -> tuple[Field, ...]:
     out = []
     for token in spec.split():
         name, _, type_ = token.partition(":")
-        out.append(Field(name, type_ or "str"))
+        out.append(Field(name, type_ or "str", digits=CODE_DIGITS.get(name)))
     return tuple(out)
 
 

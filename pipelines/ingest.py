@@ -26,8 +26,9 @@ from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
 from pipelines.goszakup_api import ENTITIES, Entity
 from pipelines.settings import SANDBOX_TOKEN, InvalidSettings, Settings, load_settings
+from pipelines.sources.coercion import summary_lines
 from pipelines.sources.goszakup import goszakup_source
-from pipelines.sources.http import LoadStats
+from pipelines.sources.http import LoadStats, source_error
 from pipelines.sources.records import QUARANTINE_HINTS
 
 
@@ -55,6 +56,7 @@ class IngestResult:
             "warehouse_rows": self.warehouse_rows,
             "seconds": round(self.seconds, 2),
             **self.stats.as_dict(),
+            "refusals": self.stats.refusals_by_table(),
         }
 
 
@@ -173,6 +175,7 @@ def build_source(
         file_format=settings.loader_file_format,
         include_refs=include_refs,
         include_journal=include_journal,
+        source_timezone=settings.source_timezone,
     )
 
 
@@ -306,6 +309,11 @@ def print_summary(result: IngestResult) -> None:
     table.add_column("rows in warehouse", justify="right")
     table.add_column("pages", justify="right")
     table.add_column("quarantined", justify="right")
+    table.add_column("coerced", justify="right")
+    coerced = {
+        t: sum(n for kinds in fields.values() for n in kinds.values())
+        for t, fields in stats["coercions"].items()
+    }
     for name in sorted(set(result.loaded_rows) | set(result.warehouse_rows)):
         table.add_row(
             name,
@@ -313,6 +321,7 @@ def print_summary(result: IngestResult) -> None:
             f"{result.warehouse_rows.get(name, 0):,}",
             str(stats["pages"].get(name, "")),
             str(stats["quarantined"].get(name, "") or ""),
+            f"{coerced[name]:,}" if name in coerced else "",
         )
     console = Console()
     console.print(table)
@@ -321,6 +330,20 @@ def print_summary(result: IngestResult) -> None:
         f"pages: {sum(stats['pages'].values())}   retries: {sum(retries.values())} {retries or ''}   "
         f"children removed with deleted parents: {result.deleted_children or 0}"
     )
+    counts = [
+        (t, f, k, n)
+        for t, fields in stats["coercions"].items()
+        for f, kinds in fields.items()
+        for k, n in kinds.items()
+    ]
+    for line in summary_lines(counts):
+        console.print(line, soft_wrap=True)
+    for refusal in result.stats.refusals_by_table():
+        console.print(
+            f"quarantined {refusal['table']}.{refusal['field']}: {refusal['reason']}: {refusal['count']:,} "
+            f"records, e.g. id {refusal['example_id']}",
+            soft_wrap=True,
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -356,10 +379,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result = run_ingestion(settings, progress=progress)
     except Exception as exc:  # one clear line; the full trace is in dlt's logs
-        cause = exc
-        while getattr(cause, "__cause__", None) is not None:
-            cause = cause.__cause__  # type: ignore[assignment]
-        print(f"error: ingestion failed: {cause}", file=sys.stderr)
+        cause: BaseException | None = source_error(exc)
+        if cause is None:
+            cause = exc
+            while cause.__cause__ is not None:
+                cause = cause.__cause__
+        print(f"error: ingestion failed: {' '.join(str(cause).split())}", file=sys.stderr)
         return 1
     print_summary(result)
     return 0

@@ -77,6 +77,15 @@ class Settings(BaseSettings):
     )
     journal_lookback_days: int = Field(default=7, ge=0, description="See journal_start_date.")
     journal_days_per_request: int = Field(default=31, ge=1, le=366)
+    quarantine_max_share: float = Field(
+        default=0.01,
+        ge=0,
+        le=1,
+        description=(
+            "Share of an entity's records (received this run) that may go to quarantine before the "
+            "build fails its error-level quarantine_rate check and latest stays where it is."
+        ),
+    )
     source_timezone: str = Field(
         default="Asia/Almaty",
         description="Zone of the API's naive timestamps (UTC+6 before 2024-03-01, UTC+5 after). Unconfirmed.",
@@ -143,6 +152,17 @@ class Settings(BaseSettings):
         if not v.startswith(("http://", "https://")):
             raise ValueError(f"GOSZAKUP_API_BASE_URL must start with http:// or https://, got {v!r}")
         return v.rstrip("/")
+
+    @field_validator("source_timezone")
+    @classmethod
+    def _check_zone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"not a time zone name (e.g. Asia/Almaty): {v!r}") from None
+        return v
 
     @field_validator("initial_date")
     @classmethod

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.settings import SANDBOX_TOKEN, get_settings
+from sandbox.variants import ERROR_VARIANTS, VARIANTS
 
 
 class CliError(Exception):
@@ -118,6 +119,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         rate_limit=args.rate_limit,
         max_graphql_limit=args.max_graphql_limit,
         faults=faults,
+        variant=args.variant,
     )
     try:
         server.start()
@@ -212,6 +214,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-graphql-limit", type=_int_in(1), default=200)
     p.add_argument("--token", default=SANDBOX_TOKEN)
     p.add_argument("--faults", help="JSON file with a fault plan (list of rules)")
+    p.add_argument(
+        "--variant",
+        choices=[*VARIANTS, *ERROR_VARIANTS],
+        help="answer in one of the real API's other shapes (sandbox/variants.py)",
+    )
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("ground-truth", help="write the planted ground truth of a world")

@@ -10,9 +10,11 @@ resources, runs the pipeline and removes children of deleted parents), and repor
 rows loaded, rows held, pages, records, quarantined records and retries. dagster-dlt still
 supplies the specs and the column schema shown on each asset.
 
-Source errors (HTTP 429/5xx after the connector's own retries, timeouts, connection errors,
-unreadable pages) ask Dagster for a retry with exponential backoff (``RetryRequested``);
-``@dlt_assets`` takes no ``RetryPolicy``, and a code error or a 401/403 is not worth retrying.
+Transient source errors (HTTP 429/5xx after the connector's own retries, timeouts, connection
+errors, unreadable pages) ask Dagster for a retry with exponential backoff (``RetryRequested``).
+What retrying cannot fix (401/403, 404 on a contract path, a GraphQL validation error, a 200 answer
+that is not JSON, invalid settings) fails the step at once with ``Failure(allow_retries=False)``
+and one line naming the entity, the path and the API's message; the trace stays in the event log.
 """
 
 import tempfile
@@ -27,6 +29,7 @@ from dagster import (
     AssetKey,
     AssetSpec,
     Config,
+    Failure,
     MaterializeResult,
     MetadataValue,
     RetryRequested,
@@ -34,12 +37,14 @@ from dagster import (
 from dagster._core.definitions.metadata.metadata_set import TableMetadataSet
 from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
+from pydantic import ValidationError
 
 from pipelines.goszakup_api import ENTITIES, REF_TABLES
 from pipelines.ingest import IngestResult, quarantine_table, run_ingestion
 from pipelines.resources import GoszakupResource
+from pipelines.settings import InvalidSettings
 from pipelines.sources.goszakup import goszakup_source
-from pipelines.sources.http import SourceError
+from pipelines.sources.http import SourceError, source_error
 
 RAW = "raw"
 GROUP = "raw"
@@ -135,12 +140,10 @@ class IngestConfig(Config):
 
 
 def is_source_error(exc: BaseException) -> bool:
-    """True when ``exc`` (or a cause) is a transient problem of the source, worth a retry.
-
-    A :class:`SourceError` says so itself (``retryable``: 429 and 5xx left after the connector's
-    retries, unreadable or stalled pages); a 401/403 or other 4xx is not; connection errors and
-    timeouts are.
-    """
+    """True when ``exc`` (or a cause) is a transient problem of the source, worth a retry."""
+    found = source_error(exc)
+    if found is not None:
+        return found.retryable
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
@@ -167,8 +170,12 @@ def raw_goszakup(
     selected = {key.path[-1] for key in context.selected_asset_keys}
     entities = [name for name in ENTITIES if name in selected]
     try:
+        settings = goszakup.get_settings()
+    except (ValidationError, InvalidSettings) as exc:
+        raise Failure(description=f"invalid settings: {_one_line(exc)}", allow_retries=False) from exc
+    try:
         result = run_ingestion(
-            goszakup.get_settings(),
+            settings,
             entities=entities,
             include_refs=REFS in selected,
             include_journal=JOURNAL in selected or bool(entities),  # deletions need the journal
@@ -176,6 +183,19 @@ def raw_goszakup(
             log=context.log.info,
         )
     except Exception as exc:
+        fatal = source_error(exc)
+        if fatal is not None and not fatal.retryable:
+            context.log.error(f"not retried: {fatal}")
+            raise Failure(
+                description=_one_line(fatal),
+                metadata={
+                    "entity": fatal.entity or "",
+                    "path": fatal.path or "",
+                    "status": fatal.status if fatal.status is not None else -1,
+                    "content_type": fatal.content_type or "",
+                },
+                allow_retries=False,
+            ) from exc
         if is_source_error(exc) and context.retry_number < SOURCE_RETRIES:
             wait = SOURCE_RETRY_DELAY_S * 2**context.retry_number
             context.log.warning(f"source error, retry {context.retry_number + 1} in {wait:.0f} s: {exc}")
@@ -197,6 +217,7 @@ def asset_metadata(name: str, result: IngestResult, refused: dict[str, int], sou
     """Metadata of the raw asset ``raw/<name>`` after a load: rows loaded and held, pages, retries."""
     tables = asset_tables(name)
     loaded, held, counters = result.loaded_rows, result.warehouse_rows, result.stats.as_dict()
+    coercions = result.stats.coercions_by_table()
     metadata: dict[str, Any] = {
         "rows_loaded": MetadataValue.int(sum(loaded.get(t, 0) for t in tables)),
         "dagster/row_count": MetadataValue.int(
@@ -208,6 +229,9 @@ def asset_metadata(name: str, result: IngestResult, refused: dict[str, int], sou
             sum(counters["records"].get(t, 0) for t in (tables if name == REFS else [name]))
         ),
         "quarantined_in_warehouse": MetadataValue.int(sum(refused.get(t, 0) for t in tables)),
+        "quarantined_in_run": MetadataValue.int(sum(counters["quarantined"].get(t, 0) for t in tables)),
+        "refusals": MetadataValue.json([r for r in result.stats.refusals_by_table() if r["table"] in tables]),
+        "coercions": MetadataValue.json({t: coercions[t] for t in tables if t in coercions}),
         "retries_in_run": MetadataValue.json(counters["retries"]),
         "source": MetadataValue.text(source),
     }
@@ -220,6 +244,10 @@ def asset_metadata(name: str, result: IngestResult, refused: dict[str, int], sou
         metadata["quarantined_by_entity"] = MetadataValue.json(refused)
     metadata["dagster/table_name"] = MetadataValue.text(f"{RAW}.{name}")
     return metadata
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
 
 
 def quarantine_counts(pipeline: dlt.Pipeline) -> dict[str, int]:

@@ -117,6 +117,26 @@ def flags_raised(warehouse: str) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
+def loaded_this_run(instance: Any, run_id: str) -> tuple[list[str], dict[str, Any]]:
+    """(entities the API loaded in run ``run_id``, their coercions ``{table: {field: {kind: n}}}``).
+
+    Read from the raw assets' materializations of this run, so the manifest lists what this run
+    loaded (``GOSZAKUP_ENTITIES`` may select a few) and what the connector converted on the way.
+    """
+    from pipelines.goszakup_api import ENTITIES
+
+    loaded: list[str] = []
+    coercions: dict[str, Any] = {}
+    for name in ENTITIES:
+        event = instance.get_latest_materialization_event(AssetKey(["raw", name]))
+        if event is None or event.run_id != run_id or event.asset_materialization is None:
+            continue
+        loaded.append(name)
+        entry = event.asset_materialization.metadata.get("coercions")
+        coercions.update(getattr(entry, "value", entry) or {})
+    return sorted(loaded), dict(sorted(coercions.items()))
+
+
 def build_publish_asset(
     deps: Sequence[AssetKey],
     check_keys: Sequence[AssetCheckKey],
@@ -155,6 +175,9 @@ def build_publish_asset(
             "tests": summary["by_origin"].get("dbt_tests", {}),
         }
         source: dict[str, Any] = {"description": goszakup.describe_source()}
+        entities_loaded, coercions = loaded_this_run(context.instance, context.run_id)
+        source["entities_loaded"] = entities_loaded
+        source["coercions"] = coercions
         extraction_end = _extraction_end(str(settings.warehouse_path))
         if extraction_end:
             source["extraction_end"] = extraction_end

@@ -12,7 +12,8 @@ One resource per entity of ``pipelines/goszakup_api.py``, merged on its primary 
 * The change journal (``/v2/journal``) is read window by window; every ``D`` (delete) action
   becomes a hard delete of that object in its table.
 
-Records whose values break the contract's types go to ``_quarantine`` (see ``records.py``).
+Values of another type are coerced when nothing is lost, and counted; records whose values cannot
+take the contract's types go to ``_quarantine`` (see ``records.py`` and ``coercion.py``).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from pipelines.goszakup_api import (
     REF_TABLES,
     Child,
     Entity,
+    camel,
 )
 from pipelines.sources.http import (
     GraphQLPaginator,
@@ -45,6 +47,7 @@ from pipelines.sources.http import (
 )
 from pipelines.sources.records import (
     DELETED_FLAG,
+    PageTally,
     column_hints,
     entity_columns,
     explode_page,
@@ -121,6 +124,7 @@ def _graphql_resource(
     page_size: int,
     initial: str,
     file_format: str | None = None,
+    zone: str = "Asia/Almaty",
 ) -> Any:
     limit = min(page_size, GRAPHQL_MAX_LIMIT)
     query = graphql_query(entity)
@@ -133,7 +137,7 @@ def _graphql_resource(
             "limit": limit,
             "after": None,
         }
-        paginator = GraphQLPaginator(entity.name)
+        paginator = GraphQLPaginator(entity.name, limit=limit, id_field=camel(entity.primary_key))
         for page in client.paginate(
             "/v3/graphql",
             method="POST",
@@ -144,7 +148,9 @@ def _graphql_resource(
         ):
             stats.add("pages", entity.name)
             stats.add("records", entity.name, len(page))
-            yield from explode_page(entity, list(page), camel_case=True)
+            tally = PageTally(zone)
+            yield from explode_page(entity, list(page), camel_case=True, tally=tally)
+            stats.merge_page(tally)
 
     return _entity_resource(pages, entity, file_format)
 
@@ -156,6 +162,7 @@ def _rest_resource(
     page_size: int,
     initial: str,
     file_format: str | None = None,
+    zone: str = "Asia/Almaty",
 ) -> Any:
     assert entity.rest_path
 
@@ -169,7 +176,9 @@ def _rest_resource(
         ):
             stats.add("pages", entity.name)
             stats.add("records", entity.name, len(page))
-            yield from explode_page(entity, list(page), camel_case=False)
+            tally = PageTally(zone)
+            yield from explode_page(entity, list(page), camel_case=False, tally=tally)
+            stats.merge_page(tally)
 
     if entity.cursor:
         incremental = _cursor(entity, initial)
@@ -303,11 +312,14 @@ def goszakup_source(
     file_format: str | None = None,
     include_refs: bool = True,
     include_journal: bool = True,
+    source_timezone: str = "Asia/Almaty",
 ) -> list[Any]:
     """All resources of the goszakup API. ``token`` is used for the Authorization header only.
 
     ``journal_start`` is the first journal day read when the journal has no cursor yet (a full
     load): the API serves no deleted object, so older deletions have nothing left to delete.
+    ``source_timezone`` is the zone the API's naive dates are in: a date sent with an offset is
+    converted to it (``coercion.py``).
     """
     stats = stats if stats is not None else LoadStats()
     client = make_client(
@@ -325,10 +337,16 @@ def goszakup_source(
     for entity in selected:
         if entity.default_api == "graphql":
             resources.append(
-                _graphql_resource(entity, client, stats, graphql_page_size, initial_date, file_format)
+                _graphql_resource(
+                    entity, client, stats, graphql_page_size, initial_date, file_format, source_timezone
+                )
             )
         else:
-            resources.append(_rest_resource(entity, client, stats, rest_page_size, initial_date, file_format))
+            resources.append(
+                _rest_resource(
+                    entity, client, stats, rest_page_size, initial_date, file_format, source_timezone
+                )
+            )
     if include_refs:
         resources.append(_refs_resource(client, stats, ref_tables, rest_page_size))
     if include_journal:

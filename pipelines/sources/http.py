@@ -17,11 +17,13 @@ The token is passed to ``BearerTokenAuth`` and nowhere else: not in URLs, not in
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 from dlt.sources.helpers.requests import Client
@@ -33,13 +35,12 @@ from requests_ratelimiter import LimiterAdapter
 
 
 class SourceError(RuntimeError):
-    """An API answer the connector cannot use; the message names entity, page and reason.
+    """An API answer the connector cannot use; the message names entity, path and the API's reason.
 
-    Why the fields: whoever handles the error (the Dagster step's retry, the CLI's one line) decides
-    on data, not by parsing the message. ``status`` is the HTTP status left after the connector's
-    retries (None when the answer itself was unusable: GraphQL errors, a page that does not
-    advance); ``retryable`` says whether a later attempt of the whole step may succeed (429 and 5xx
-    may; 401/403 and other 4xx cannot).
+    The status travels as data, so callers decide without parsing text: ``retryable`` is True for
+    what may pass (429, 5xx, a page that did not advance) and False for what retrying cannot fix
+    (401/403, 404 on a contract path, other 4xx, GraphQL validation errors, a 200 answer that is
+    not JSON). ``path`` never carries the query string (nor, therefore, anything secret).
     """
 
     def __init__(
@@ -60,28 +61,95 @@ class SourceError(RuntimeError):
         self.content_type = content_type
 
 
-def retryable_status(status: int) -> bool:
-    """A status another attempt may cure: rate limited (429) or a server error (5xx)."""
-    return status == 429 or status >= 500
+def source_error(exc: BaseException) -> SourceError | None:
+    """The connector's :class:`SourceError` behind ``exc`` (dlt wraps it in its step errors)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, SourceError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def is_retryable_status(status: int) -> bool:
+    """429 and 5xx may pass with time (and 408, a timeout told as a status); other errors will not."""
+    return status in (408, 429) or status >= 500
+
+
+def api_message(response: Response, limit: int = 200) -> str:
+    """The API's own words: ``message`` of its error body, GraphQL ``errors[].message``, else the text."""
+    try:
+        body = parsed_body(response)
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        if body.get("errors"):
+            return "; ".join(
+                str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in body["errors"]
+            )[:limit]
+        if body.get("message"):
+            return str(body["message"])[:limit]
+    text = " ".join(response.text.split())
+    content_type = response.headers.get("Content-Type", "")
+    if "html" in content_type.lower():
+        title = re.search(r"<title>(.*?)</title>", text, re.IGNORECASE)
+        return f"an HTML page{': ' + title.group(1).strip() if title else ''} ({content_type})"[:limit]
+    return text[:limit] or "(empty body)"
+
+
+def _path(response: Response) -> str:
+    return urlsplit(response.url).path
 
 
 @dataclass
 class LoadStats:
-    """Thread-safe counters of one ingestion run (entities are extracted in parallel threads)."""
+    """Thread-safe counters of one ingestion run (entities are extracted in parallel threads).
+
+    ``coercions`` and ``refusals`` are keyed ``(table, field, kind)``: what lossless coercion
+    converted, and what was refused and why (with the first refused record id in ``examples``).
+    """
 
     pages: Counter = field(default_factory=Counter)
     records: Counter = field(default_factory=Counter)
-    quarantined: Counter = field(default_factory=Counter)
+    quarantined: Counter = field(default_factory=Counter)  # table -> records refused
     retries: Counter = field(default_factory=Counter)  # by reason, e.g. "429", "503", "invalid-json"
+    coercions: Counter = field(default_factory=Counter)
+    refusals: Counter = field(default_factory=Counter)
+    examples: dict[tuple[str, str, str], str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, counter: str, key: str, n: int = 1) -> None:
         with self._lock:
             getattr(self, counter)[key] += n
 
+    def merge_page(self, tally: Any) -> None:
+        """Add one page's :class:`~pipelines.sources.records.PageTally` (one lock per page)."""
+        if not (tally.coerced or tally.refused):
+            return
+        with self._lock:
+            self.coercions.update(tally.coerced)
+            self.refusals.update(tally.refused)
+            self.quarantined.update(tally.refused_records)
+            for key, example in tally.examples.items():
+                self.examples.setdefault(key, example)
+
     @property
     def total_retries(self) -> int:
         return sum(self.retries.values())
+
+    def coercions_by_table(self) -> dict[str, dict[str, dict[str, int]]]:
+        """``{table: {field: {kind: n}}}``, sorted: the run summary's and the manifest's form."""
+        return _nest(self.coercions)
+
+    def refusals_by_table(self) -> list[dict[str, Any]]:
+        """One entry per (table, field, reason) refused: count and an example record id."""
+        with self._lock:
+            return [
+                {"table": t, "field": f, "reason": r, "count": n, "example_id": self.examples.get((t, f, r))}
+                for (t, f, r), n in sorted(self.refusals.items())
+            ]
 
     def as_dict(self) -> dict[str, Any]:
         with self._lock:
@@ -90,7 +158,15 @@ class LoadStats:
                 "records": dict(sorted(self.records.items())),
                 "quarantined": dict(sorted(self.quarantined.items())),
                 "retries": dict(sorted(self.retries.items())),
+                "coercions": _nest(self.coercions),
             }
+
+
+def _nest(counter: Counter) -> dict[str, dict[str, dict[str, int]]]:
+    out: dict[str, dict[str, dict[str, int]]] = {}
+    for (table, name, kind), n in sorted(counter.items()):
+        out.setdefault(table, {}).setdefault(name, {})[kind] = n
+    return out
 
 
 _PARSED = "_goszakup_parsed"
@@ -180,17 +256,33 @@ def fail_on_status(name: str, response: Response, page: int | None = None) -> No
     Called from the paginators, which see a response only after the client's retries are spent:
     a request hook would see every attempt and raise before a 429 or 5xx could be retried.
     """
-    if response.status_code >= 400:
+    status = response.status_code
+    if status >= 400:
         where = f"{name}: page {page}" if page else name
-        path = response.url.split("?")[0]
+        retryable = is_retryable_status(status)
         raise SourceError(
-            f"{where}: HTTP {response.status_code} from {response.request.method} "
-            f"{path} after retries: {response.text[:300]}",
-            status=response.status_code,
-            retryable=retryable_status(response.status_code),
+            f"{where}: HTTP {status} from {response.request.method} {_path(response)}"
+            f"{' after retries' if retryable else ''}: {api_message(response)}",
+            status=status,
+            retryable=retryable,
             entity=name,
-            path=path,
-            content_type=response.headers.get("content-type"),
+            path=_path(response),
+            content_type=response.headers.get("Content-Type"),
+        )
+
+
+def fail_on_foreign_body(name: str, response: Response) -> None:
+    """A 200 answer that is not JSON (a login or maintenance page): no retry will change it."""
+    content_type = response.headers.get("Content-Type", "")
+    if response.status_code == 200 and content_type and "json" not in content_type.lower():
+        raise SourceError(
+            f"{name}: HTTP 200 from {response.request.method} {_path(response)} is not JSON "
+            f"({content_type}): {api_message(response)}",
+            status=200,
+            retryable=False,
+            entity=name,
+            path=_path(response),
+            content_type=content_type,
         )
 
 
@@ -208,14 +300,21 @@ def response_hooks(name: str, stats: LoadStats, *first: Any) -> dict[str, list[A
             stats.add("retries", "invalid-json")
 
     def fail_unless_retryable(response: Response, *args: Any, **kwargs: Any) -> None:
-        if 400 <= response.status_code < 500 and response.status_code not in (429, 404):
-            fail_on_status(name, response)
+        if response.status_code >= 400 and not is_retryable_status(response.status_code):
+            fail_on_status(name, response)  # 401/403/404/400...: at once, not after the retries
+        fail_on_foreign_body(name, response)
 
     return {"response": [_parse_once, *first, count_retries, fail_unless_retryable]}
 
 
 class RestNextPagePaginator(JSONLinkPaginator):
-    """REST v3 paging: follow the relative ``next_page``; an empty string ends the walk."""
+    """REST v3 paging: follow ``next_page``; an empty string, null or no key ends the walk.
+
+    ``next_page`` may be relative (``/v3/lots?page=next&search_after=...``, the documented form,
+    also without its leading slash) or absolute. An absolute link is followed on the configured
+    API's origin: only its path and query are taken, so the bearer token never goes to a host
+    (or scheme) the link names. ``total`` is not needed.
+    """
 
     def __init__(self, name: str = "rest") -> None:
         super().__init__(next_url_path="next_page")
@@ -226,26 +325,54 @@ class RestNextPagePaginator(JSONLinkPaginator):
         self.page += 1
         fail_on_status(self.name, response, self.page)
         super().update_state(response, data)
-        if not self._next_reference:
+        link = self._next_reference
+        if not link or not isinstance(link, str):
             self._next_reference = None
+            return
+        parts = urlsplit(link)
+        origin = urlsplit(response.request.url)
+        if parts.scheme or parts.netloc:
+            link = urlunsplit((origin.scheme, origin.netloc, parts.path, parts.query, ""))
+        elif not link.startswith(("/", "?")):
+            link = "/" + link
+        self._next_reference = link
 
 
 class GraphQLPaginator(BasePaginator):
     """GraphQL paging: pass ``extensions.pageInfo.lastId`` as ``after`` until ``hasNextPage`` is false.
 
     The page that says ``hasNextPage: false`` is still yielded (one public client loses it).
+    Tolerated forms: ``lastId`` as an int or a numeric string (public clients declare it a
+    string), or absent (then the last record's id); ``hasNextPage`` absent (then a page shorter
+    than ``limitPage``, or than the limit asked for, is the last, and ``totalCount`` reached ends
+    the walk when it is given).
     A page that does not advance (the same or no ``lastId``: a page served twice, an empty page
     mid-stream) is asked for again, up to ``max_stalls`` times in a row; records it repeats are
     merged on their key. Past that it is an error naming the entity and the page, not a silent stop.
     """
 
-    def __init__(self, entity: str, max_stalls: int = 3) -> None:
+    def __init__(
+        self, entity: str, max_stalls: int = 3, limit: int | None = None, id_field: str = "id"
+    ) -> None:
         super().__init__()
         self.entity = entity
         self.after: int | None = None
         self.page = 0
         self.max_stalls = max_stalls
         self.stalls = 0
+        self.limit = limit
+        self.id_field = id_field
+        self.seen = 0
+
+    def _has_next(self, info: dict[str, Any], data: list[Any]) -> bool:
+        if info.get("hasNextPage") is not None:
+            return bool(info["hasNextPage"])
+        self.seen += len(data)
+        total = _as_int(info.get("totalCount"))
+        if total is not None and self.seen >= total:
+            return False
+        limit = _as_int(info.get("limitPage")) or self.limit
+        return bool(data) and (limit is None or len(data) >= limit)
 
     def update_state(self, response: Response, data: list[Any] | None = None) -> None:
         self.page += 1
@@ -253,14 +380,16 @@ class GraphQLPaginator(BasePaginator):
         graphql_errors(self.entity, self.page, response)
         body = response.json()
         info = (body.get("extensions") or {}).get("pageInfo") or {}
-        has_next = bool(info.get("hasNextPage"))
-        last_id = info.get("lastId")
+        has_next = self._has_next(info, data or [])
+        last_id = _as_int(info.get("lastId"))
+        if last_id is None and data and isinstance(data[-1], dict):
+            last_id = _as_int(data[-1].get(self.id_field))
         self._has_next_page = has_next
         if not has_next:
             return
-        advanced = last_id is not None and (self.after is None or int(last_id) > self.after)
+        advanced = last_id is not None and (self.after is None or last_id > self.after)
         if advanced:
-            self.after = int(last_id)
+            self.after = last_id
             self.stalls = 0
             return
         self.stalls += 1
@@ -272,17 +401,39 @@ class GraphQLPaginator(BasePaginator):
             )
             raise SourceError(
                 f"{self.entity}: page {self.page} says hasNextPage but {reason}, "
-                f"{self.stalls} times in a row; cannot continue",
-                entity=self.entity,
+                f"{self.stalls} times in a row; cannot continue"
             )
 
     def update_request(self, request: Request) -> None:
         request.json = {**request.json, "variables": {**request.json["variables"], "after": self.after}}
 
 
+def _as_int(value: Any) -> int | None:
+    """``lastId`` and counts as the API sends them: an int or a numeric string (None otherwise)."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        return None
+
+
 def graphql_errors(entity: str, page: int, response: Response) -> None:
-    """Raise a clear error for a GraphQL answer with ``errors`` (HTTP 200 with failures inside)."""
+    """Raise a clear error for a GraphQL answer with ``errors`` (HTTP 200 with failures inside).
+
+    A GraphQL error is the API refusing this query (an unknown field or argument, a wrong
+    variable type, a limit out of range): the same query gets the same answer, so it is not
+    retried. A transient fault comes as an HTTP status (429, 5xx) and is retried by the client.
+    """
     body = response.json()
-    if body.get("errors"):
-        messages = "; ".join(str(e.get("message", e)) for e in body["errors"])
-        raise SourceError(f"{entity}: GraphQL page {page} failed: {messages}", entity=entity)
+    if isinstance(body, dict) and body.get("errors"):
+        raise SourceError(
+            f"{entity}: GraphQL page {page} refused by {_path(response)}: {api_message(response)}",
+            status=response.status_code,
+            retryable=False,
+            entity=entity,
+            path=_path(response),
+            content_type=response.headers.get("Content-Type"),
+        )

@@ -1,10 +1,12 @@
 """Turn API records into raw-table rows: check types against the contract, lift nested children.
 
 Why by hand: the type contract of the goszakup API lives in ``pipelines/goszakup_api.py`` and the
-rule is "a type change is not silently coerced, and nothing is lost". dlt's ``data_type: freeze``
-contract would abort the whole load on one bad value and its ``discard_row`` mode would drop the
-record silently; here a record with a value of the wrong type goes to the ``_quarantine`` table with
-the entity, the record id, the field and the reason, and the rest of the load goes on.
+rule is "convert what converts without loss, count it, and lose nothing". dlt's ``data_type:
+freeze`` contract would abort the whole load on one bad value and its ``discard_row`` mode would
+drop the record silently; here a value of another type is coerced when no information is lost
+(``coercion.py``, counted per table, field and kind), and a record with a lossy value goes to the
+``_quarantine`` table with the entity, the record id, the field and the reason, while the rest of
+the load goes on.
 """
 
 from __future__ import annotations
@@ -12,16 +14,19 @@ from __future__ import annotations
 import functools
 import json
 import re
+from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import dlt
 
 from pipelines.goszakup_api import Child, Entity, Field
+from pipelines.sources.coercion import LIST_TYPES, MISSING, Lossy, coerce
 
 QUARANTINE_TABLE = "_quarantine"
-_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?$")
+#: the raw layer's date form: a space, no offset (a ``T`` or an offset is coerced to it)
+_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}( \d{2}:\d{2}:\d{2}(\.\d{1,6})?)?$")
 
 #: dlt column types for the contract's field types. Datetimes stay text: the API gives naive local
 #: times, and only staging (with the zone made explicit) turns them into timestamps.
@@ -58,44 +63,13 @@ def entity_columns(entity: Entity) -> dict[str, dict[str, Any]]:
     return cols
 
 
-def type_problem(field: Field, value: Any) -> str | None:
-    """Why ``value`` does not fit ``field``'s contract type, or None when it fits."""
-    if value is None:
-        return None
-    t = field.type
-    ok: bool
-    if t == "int":
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif t == "float":
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-    elif t == "str":
-        ok = isinstance(value, str)
-    elif t == "datetime":
-        ok = isinstance(value, str) and bool(_DATETIME.match(value))
-    elif t == "bool":
-        ok = isinstance(value, bool) or value in (0, 1)
-    elif t in ("int[]", "str[]"):
-        item_type = int if t == "int[]" else str
-        ok = isinstance(value, list) and all(
-            isinstance(v, item_type) and not isinstance(v, bool) for v in value
-        )
-    else:  # pragma: no cover - the contract only uses the types above
-        raise ValueError(f"unknown contract type {t!r} of field {field.name}")
-    if ok:
-        return None
-    shown = json.dumps(value, ensure_ascii=False)[:80]
-    return f"expected {t}, got {type(value).__name__} {shown}"
-
-
-def _normalise_list(field: Field, value: Any) -> Any:
-    """Unconfirmed form: some clients report list fields as comma-separated strings. Tolerate it."""
-    if field.type in ("int[]", "str[]") and isinstance(value, str):
-        parts = [p.strip() for p in value.split(",") if p.strip()]
-        if field.type == "int[]" and all(p.lstrip("-").isdigit() for p in parts):
-            return [int(p) for p in parts]
-        if field.type == "str[]":
-            return parts
-    return value
+def type_problem(field: Field, value: Any, zone: str = "Asia/Almaty") -> str | None:
+    """Why ``value`` cannot take ``field``'s contract type without loss, or None when it can."""
+    try:
+        coerce(field, value, zone)
+    except Lossy as exc:
+        return exc.reason
+    return None
 
 
 def quarantine_row(entity: str, table: str, record_id: Any, field: str, reason: str, record: dict) -> dict:
@@ -137,8 +111,8 @@ def child_columns(child: Child) -> dict[str, dict[str, Any]]:
 
 
 #: A value of exactly this Python type always fits the contract type (``type(v) is int`` is False
-#: for a bool). A value that fails the test gets the full check (``_normalise_list``, then
-#: ``type_problem``), so verdicts and quarantine rows are those of the full check.
+#: for a bool). A value that fails the test goes through :func:`coercion.coerce`, which converts it
+#: without loss or says why it cannot.
 _FITS = {
     "int": lambda v: type(v) is int,
     "float": lambda v: type(v) is float or type(v) is int,
@@ -159,7 +133,8 @@ class TablePlan:
     parent_key: str | None
     by_camel: dict[str, str]  # GraphQL camelCase -> contract snake_case
     child_names: frozenset[str]
-    checks: tuple[tuple[str, Any, Field], ...]  # (field name, fast fit test, field)
+    #: (field name, fast fit test, field, is a list: null or missing becomes [])
+    checks: tuple[tuple[str, Any, Field, bool], ...]
     children: tuple[tuple[str, TablePlan], ...]  # (GraphQL name of the nested list, its plan)
 
     @classmethod
@@ -177,7 +152,7 @@ class TablePlan:
             parent_key=parent_key,
             by_camel={f.camel: f.name for f in fields},
             child_names=frozenset(c.graphql_name for c in children),
-            checks=tuple((f.name, _FITS[f.type], f) for f in fields),
+            checks=tuple((f.name, _FITS[f.type], f, f.type in LIST_TYPES) for f in fields),
             children=tuple(
                 (c.graphql_name, cls.of(c.table, c.primary_key, c.fields, c.children, c.parent_key))
                 for c in children
@@ -196,23 +171,56 @@ def _rename(record: dict[str, Any], plan: TablePlan) -> dict[str, Any]:
     return {(key if key in child_names else by_camel.get(key, key)): value for key, value in record.items()}
 
 
-def _check(entity: str, plan: TablePlan, row: dict[str, Any], quarantine: list[dict]) -> bool:
-    """True when ``row`` fits the contract; otherwise its problems are added to ``quarantine``."""
+@dataclass
+class PageTally:
+    """What one page's records needed: coercions and refusals, merged into the run's counters once.
+
+    ``coerced`` and ``refused`` are keyed ``(table, field, kind)``; ``examples`` holds the first
+    record id refused for each key (the console line of the quarantine gate names one).
+    """
+
+    zone: str = "Asia/Almaty"
+    coerced: Counter = field(default_factory=Counter)
+    refused: Counter = field(default_factory=Counter)
+    examples: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    refused_records: Counter = field(default_factory=Counter)  # table -> records refused
+
+
+def _check(
+    entity: str, plan: TablePlan, row: dict[str, Any], quarantine: list[dict], tally: PageTally
+) -> bool:
+    """True when ``row`` fits the contract (after lossless coercion); else its problems go to ``quarantine``."""
     problems = []
-    for name, fits, field_ in plan.checks:
-        if name in row:
+    for name, fits, field_, is_list in plan.checks:
+        if name in row:  # ``in`` and ``[]`` rather than ``.get``: this loop runs per field and record
             value = row[name]
-            if value is None or fits(value):
+            if value is None:
+                if not is_list:
+                    continue
+            elif fits(value):
                 continue
-            row[name] = value = _normalise_list(field_, value)
-            reason = type_problem(field_, value)
-            if reason:
-                problems.append((name, reason))
+        elif is_list:
+            value = MISSING
+        else:
+            continue
+        try:
+            new, kind = coerce(field_, value, tally.zone)
+        except Lossy as exc:
+            problems.append((name, exc.code, exc.reason))
+            continue
+        row[name] = new
+        if kind:
+            tally.coerced[(plan.table, name, kind)] += 1
     record_id = row.get(plan.primary_key)
     if record_id is None:
-        problems.append((plan.primary_key, "primary key is missing"))
+        problems.append((plan.primary_key, "primary key is missing", "primary key is missing"))
     if problems:
-        quarantine.extend(quarantine_row(entity, plan.table, record_id, f, r, row) for f, r in problems)
+        tally.refused_records[plan.table] += 1
+        for name, code, reason in problems:
+            key = (plan.table, name, code)
+            tally.refused[key] += 1
+            tally.examples.setdefault(key, str(record_id))
+            quarantine.append(quarantine_row(entity, plan.table, record_id, name, reason, row))
     return not problems
 
 
@@ -244,27 +252,37 @@ def register_tables(resource: Any, entity: Entity, file_format: str | None = Non
     return resource
 
 
-def explode_page(entity: Entity, records: list[dict[str, Any]], *, camel_case: bool) -> Iterator[Any]:
+def explode_page(
+    entity: Entity, records: list[dict[str, Any]], *, camel_case: bool, tally: PageTally | None = None
+) -> Iterator[Any]:
     """One page of API records -> the entity's rows, each child table's rows and quarantine rows.
 
     Rows are yielded as one list per table and page (not one item per row): dlt routes and
     normalises a list in one step. Each list names its table; the tables' hints were declared
-    once on the resource (:func:`register_tables`).
+    once on the resource (:func:`register_tables`). Coercions and refusals are added to ``tally``.
     """
     plan = table_plan(entity)
+    tally = tally if tally is not None else PageTally()
     rows: list[dict[str, Any]] = []
     children: dict[str, list[dict[str, Any]]] = {}
     quarantine: list[dict] = []
     for record in records:
         row = _rename(record, plan) if camel_case else dict(record)
         nested = [row.pop(name, None) for name, _ in plan.children]
-        if not _check(entity.name, plan, row, quarantine):
+        if not _check(entity.name, plan, row, quarantine, tally):
             continue  # children of a refused parent are kept inside the quarantined record
         rows.append(row)
         for (_, child_plan), items in zip(plan.children, nested, strict=True):
             if items:
                 _collect_child(
-                    entity.name, child_plan, items, row[plan.primary_key], camel_case, children, quarantine
+                    entity.name,
+                    child_plan,
+                    items,
+                    row[plan.primary_key],
+                    camel_case,
+                    children,
+                    quarantine,
+                    tally,
                 )
     if rows:
         yield dlt.mark.with_table_name(rows, entity.name)
@@ -282,14 +300,17 @@ def _collect_child(
     camel_case: bool,
     out: dict[str, list[dict[str, Any]]],
     quarantine: list[dict],
+    tally: PageTally,
 ) -> None:
     for item in items:
         row = _rename(item, plan) if camel_case else dict(item)
         nested = [row.pop(name, None) for name, _ in plan.children]
         row[plan.parent_key] = parent_id
-        if not _check(entity, plan, row, quarantine):
+        if not _check(entity, plan, row, quarantine, tally):
             continue
         out.setdefault(plan.table, []).append(row)
         for (_, child_plan), sub in zip(plan.children, nested, strict=True):
             if sub:
-                _collect_child(entity, child_plan, sub, row[plan.primary_key], camel_case, out, quarantine)
+                _collect_child(
+                    entity, child_plan, sub, row[plan.primary_key], camel_case, out, quarantine, tally
+                )

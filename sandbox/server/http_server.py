@@ -37,6 +37,7 @@ from sandbox.server.load import LoadMeter, TokenBucket
 from sandbox.server.replies import _REST_RE, ApiError, Reply, _dumps, error_body
 from sandbox.server.rest import RestMixin
 from sandbox.server.world_data import WorldData
+from sandbox.variants import apply_variant, check_variant, short_answer
 
 # --- HTTP plumbing ------------------------------------------------------------------------------
 
@@ -90,6 +91,7 @@ class SandboxServer(FaultsMixin, RestMixin, GraphqlMixin):
         rate_limit: float = 0.0,
         max_graphql_limit: int = GRAPHQL_MAX_LIMIT,
         faults: FaultPlan | list | dict | None = None,
+        variant: str | None = None,
     ) -> None:
         if rate_limit < 0:
             raise ValueError(f"rate_limit must be >= 0 requests/s, got {rate_limit}")
@@ -104,6 +106,7 @@ class SandboxServer(FaultsMixin, RestMixin, GraphqlMixin):
         self.rate_limit = rate_limit
         self.max_graphql_limit = max_graphql_limit
         self.faults = FaultPlan.parse(faults)
+        self.variant = check_variant(variant)  # answers in one of the real API's other shapes
         self._bucket = TokenBucket(rate_limit)
         self._meter = LoadMeter()
         self._stats: Counter[str] = Counter()
@@ -356,9 +359,13 @@ class SandboxServer(FaultsMixin, RestMixin, GraphqlMixin):
                 self._injected(plan, rule, path, change)
 
         try:
-            reply = self._api(method, path, query, body, doc)
+            reply = self._variant_short_answer(path, body) or self._api(method, path, query, body, doc)
         except ApiError as exc:
             reply = self._error(exc.status, exc.message, exc.headers)
+        if self.variant and reply.page is not None and reply.status == 200 and reply.body is None:
+            apply_variant(
+                self.variant, reply.payload, kind=reply.page.kind, entity=reply.page.entity, base_url=self.url
+            )
 
         if rule is not None and rule.kind not in ("record_changes",):
             if self._post_fault(rule, reply, plan):
@@ -371,6 +378,15 @@ class SandboxServer(FaultsMixin, RestMixin, GraphqlMixin):
         if rule is None and reply.status == 200:
             plan.remember(req, reply.body)
         self._send(h, reply)
+
+    def _variant_short_answer(self, path: str, body: bytes) -> Reply | None:
+        answer = short_answer(self.variant, path, body) if self.variant else None
+        if answer is None:
+            return None
+        status, content, content_type = answer
+        if isinstance(content, bytes):
+            return Reply(status, body=content, content_type=content_type)
+        return Reply(status, content, content_type=content_type)
 
     def _injected(self, plan: FaultPlan, rule: FaultRule, path: str, detail: dict | None = None) -> None:
         plan.count_injected(rule)
@@ -411,6 +427,7 @@ def run_sandbox(
     rate_limit: float = 0.0,
     max_graphql_limit: int = GRAPHQL_MAX_LIMIT,
     faults: FaultPlan | list | dict | None = None,
+    variant: str | None = None,
 ) -> Iterator[SandboxServer]:
     """Serve ``world_path`` from a background thread for the duration of the ``with`` block."""
     server = SandboxServer(
@@ -421,6 +438,7 @@ def run_sandbox(
         rate_limit=rate_limit,
         max_graphql_limit=max_graphql_limit,
         faults=faults,
+        variant=variant,
     )
     server.start()
     try:
