@@ -9,5 +9,5 @@ select
     b.status = 'disqualified' as is_disqualified,
     b.date as submitted_at,
     coalesce(list_contains(l.supplier_ids, b.tenderer_id), false) as is_winner
-from {{ ref('bids') }} as b
+from {{ risk_input('bids') }} as b
 left join {{ ref('int_risk__lots') }} as l on l.ocid = b.ocid and l.lot_id = b.related_lot
