@@ -67,6 +67,7 @@ measured as (
         case
             when len(l.supplier_ids) = 0 then 'the active award names no supplier'
             when len(l.supplier_ids) > 1 then 'the lot is awarded to ' || len(l.supplier_ids) || ' suppliers'
+            when len(l.award_ids) > 1 then 'the lot has ' || len(l.award_ids) || ' active awards'
             when w.bid_id is null then 'the winner has no valid bid on the lot'
             when coalesce(st.unpriced, 0) > 0 then 'a valid bid has no price'
             when w.price > st.min_price then 'the winning bid is not the lowest valid bid (award not price-only)'

@@ -47,6 +47,7 @@ select
     b.published_at,
     b.trade_method_id,
     b.procurement_method,
+    b.procurement_method_details,
     coalesce(b.procurement_method in ({{ risk_in(var('risk_competitive_methods')) }}), false) as is_competitive,
     {{ risk_method_in('b.procurement_method', var('risk_open_methods')) }} as is_open,
     {{ risk_method_in('b.procurement_method', var('risk_bid_flag_methods')) }} as is_bid_compared,
