@@ -9,7 +9,7 @@ the same way on a published version's own files (:func:`run_risk_models`).
 
 Reading OCDS (what Cardinal does too, docs/risk-indicators.md "Any OCDS"): a release without
 ``tender/lots`` is one lot (id = the ocid) that every bid and award relates to; submitted bids are
-those with status ``valid`` or ``disqualified``; a bid with several tenderers (a consortium) has no
+those with status ``valid``, ``disqualified`` or ``pending``; a bid with several tenderers (a consortium) has no
 single tenderer; amounts in another currency than the first seen (or ``--currency``) have no price;
 an active award without a contract stands for its contract (its items are what was awarded). Every
 value that cannot be read is written to ``quarantine.csv`` (ocid, field, reason), never dropped
@@ -61,7 +61,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "risk_r038_buyer_minimum_of": "bids",
     },
 }
-SUBMITTED_BID_STATUSES = ("valid", "disqualified")
+SUBMITTED_BID_STATUSES = ("valid", "disqualified", "pending")
 
 
 # --- the tables the risk models read ------------------------------------------------------------
@@ -197,7 +197,7 @@ class Loader:
 
         for i, bid in enumerate((release.get("bids") or {}).get("details") or [], 1):
             if not isinstance(bid, dict) or bid.get("status") not in SUBMITTED_BID_STATUSES:
-                continue  # invited, pending, withdrawn: not submitted bids (as Cardinal)
+                continue  # invited, withdrawn: not submitted bids (as Cardinal)
             bid_id = str(bid.get("id") or f"{i:06d}")
             tenderers = [t.get("id") for t in bid.get("tenderers") or [] if isinstance(t, dict) and t.get("id")]
             if len(tenderers) > 1:

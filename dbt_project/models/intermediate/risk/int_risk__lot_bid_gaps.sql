@@ -19,7 +19,7 @@ valid as (
     select b.ocid, b.lot_id, b.bid_id, b.tenderer_id, b.price
     from {{ ref('int_risk__bids') }} as b
     inner join lots as l on l.ocid = b.ocid and l.lot_id = b.lot_id
-    where not b.is_disqualified
+    where b.is_valid
 ),
 
 stats as (

@@ -20,7 +20,7 @@ winning_bids as (
         {{ risk_id_list('b.bid_id') }} as bid_ids,
         {{ risk_id_list('b.tenderer_id') }} as tenderer_ids
     from {{ ref('int_risk__bids') }} as b
-    where b.is_winner and not b.is_disqualified
+    where b.is_winner and b.is_valid
     group by b.ocid, b.lot_id
 ),
 

@@ -15,7 +15,7 @@ bids as (
         lot_id,
         count(*) as bids,
         count(*) filter (where tenderer_id is null) as anonymous_bids,
-        {{ risk_id_list('case when not is_disqualified then tenderer_id end') }} as valid_tenderers,
+        {{ risk_id_list('case when is_valid then tenderer_id end') }} as valid_tenderers,
         {{ risk_id_list('case when is_disqualified then tenderer_id end') }} as disqualified_tenderers,
         {{ risk_id_list('case when is_disqualified then bid_id end') }} as disqualified_bid_ids
     from {{ ref('int_risk__bids') }}

@@ -27,7 +27,7 @@ measured as (
         count(*) as bids,
         count(*) filter (where price is null) as unpriced,
         min(price) as min_price,
-        min(price) filter (where not is_disqualified) as min_valid_price,
+        min(price) filter (where is_valid) as min_valid_price,
         {%- if var('risk_r036_tie', 'valid_wins') == 'valid_wins' %}
         bool_and(is_disqualified) filter (where price = min_price) as lowest_all_disqualified,
         {%- elif var('risk_r036_tie') == 'first_bid' %}
