@@ -44,8 +44,17 @@ INPUT_SCHEMA = "published"
 #: risk.* models that build the risk inputs from goszakup's own tables: never rebuilt from a version.
 RISK_INPUT_MODELS = ("process_context", "organisation_register", "debarment_register")
 #: OCDS tables the risk models read (risk_input).
-OCDS_INPUTS = ("releases", "tenders", "lots", "bids", "awards", "award_suppliers", "contracts", "contract_items",
-               "amendments")
+OCDS_INPUTS = (
+    "releases",
+    "tenders",
+    "lots",
+    "bids",
+    "awards",
+    "award_suppliers",
+    "contracts",
+    "contract_items",
+    "amendments",
+)
 #: Vars of the ``cardinal`` profile: Cardinal's defaults where ours differ (docs/risk-indicators.md,
 #: "Cardinal compatibility").
 PROFILES: dict[str, dict[str, Any]] = {
@@ -105,7 +114,9 @@ def iter_releases(path: Path) -> Iterator[tuple[int, dict]]:
             try:
                 doc = json.loads(line)
             except json.JSONDecodeError as e:
-                raise ValueError(f"{path}:{n}: not JSON ({e.msg}); a file of compiled releases is needed") from e
+                raise ValueError(
+                    f"{path}:{n}: not JSON ({e.msg}); a file of compiled releases is needed"
+                ) from e
             for release in doc.get("releases", [doc]) if isinstance(doc, dict) else []:
                 if isinstance(release, dict):
                     yield n, release
@@ -114,7 +125,9 @@ def iter_releases(path: Path) -> Iterator[tuple[int, dict]]:
 class Loader:
     """Turns releases into rows of the input tables; collects what it cannot read (quarantine)."""
 
-    def __init__(self, columns: dict[str, list[str]], currency: str | None, exclude_details: set[str]) -> None:
+    def __init__(
+        self, columns: dict[str, list[str]], currency: str | None, exclude_details: set[str]
+    ) -> None:
         self.columns = columns
         self.currency = currency
         self.exclude_details = exclude_details
@@ -167,29 +180,51 @@ class Loader:
             return
         buyer = release.get("buyer") or {}
         date = self.ts(ocid, "date", release.get("date"))
-        self.add("releases", ocid=ocid, id=release.get("id"), date=date, buyer_id=buyer.get("id"),
-                 buyer_name=buyer.get("name"), publication_year=date.year if date else None)
+        self.add(
+            "releases",
+            ocid=ocid,
+            id=release.get("id"),
+            date=date,
+            buyer_id=buyer.get("id"),
+            buyer_name=buyer.get("name"),
+            publication_year=date.year if date else None,
+        )
         period = tender.get("tenderPeriod") or {}
         number = tender.get("numberOfTenderers")
         self.add(
-            "tenders", ocid=ocid, id=tender.get("id"), status=tender.get("status"),
-            procurement_method=tender.get("procurementMethod"), procurement_method_details=details,
+            "tenders",
+            ocid=ocid,
+            id=tender.get("id"),
+            status=tender.get("status"),
+            procurement_method=tender.get("procurementMethod"),
+            procurement_method_details=details,
             value_amount=self.amount(ocid, "tender/value", tender.get("value")),
             date_published=self.ts(ocid, "tender/datePublished", tender.get("datePublished")),
             tender_period_start_date=self.ts(ocid, "tender/tenderPeriod/startDate", period.get("startDate")),
             tender_period_end_date=self.ts(ocid, "tender/tenderPeriod/endDate", period.get("endDate")),
-            award_period_start_date=self.ts(ocid, "tender/awardPeriod/startDate",
-                                            (tender.get("awardPeriod") or {}).get("startDate")),
+            award_period_start_date=self.ts(
+                ocid, "tender/awardPeriod/startDate", (tender.get("awardPeriod") or {}).get("startDate")
+            ),
             number_of_tenderers=number if isinstance(number, int) and not isinstance(number, bool) else None,
         )
         self.add("process_context", ocid=ocid)
         lots = [lot for lot in tender.get("lots") or [] if isinstance(lot, dict) and lot.get("id")]
         lot_ids = [str(lot["id"]) for lot in lots] or [ocid]
         for lot in lots:
-            self.add("lots", ocid=ocid, id=str(lot["id"]), status=lot.get("status"),
-                     value_amount=self.amount(ocid, f"tender/lots/{lot['id']}/value", lot.get("value")))
+            self.add(
+                "lots",
+                ocid=ocid,
+                id=str(lot["id"]),
+                status=lot.get("status"),
+                value_amount=self.amount(ocid, f"tender/lots/{lot['id']}/value", lot.get("value")),
+            )
         if not lots:
-            self.add("lots", ocid=ocid, id=ocid, value_amount=self.amount(ocid, "tender/value", tender.get("value")))
+            self.add(
+                "lots",
+                ocid=ocid,
+                id=ocid,
+                value_amount=self.amount(ocid, "tender/value", tender.get("value")),
+            )
 
         def related(obj: dict) -> list[str]:
             rel = [str(x) for x in obj.get("relatedLots") or []]
@@ -199,60 +234,113 @@ class Loader:
             if not isinstance(bid, dict) or bid.get("status") not in SUBMITTED_BID_STATUSES:
                 continue  # invited, withdrawn: not submitted bids (as Cardinal)
             bid_id = str(bid.get("id") or f"{i:06d}")
-            tenderers = [t.get("id") for t in bid.get("tenderers") or [] if isinstance(t, dict) and t.get("id")]
+            tenderers = [
+                t.get("id") for t in bid.get("tenderers") or [] if isinstance(t, dict) and t.get("id")
+            ]
             if len(tenderers) > 1:
-                self.bad(ocid, f"bids/details/{bid_id}/tenderers",
-                         f"{len(tenderers)} tenderers (a consortium): the bid has no single tenderer")
+                self.bad(
+                    ocid,
+                    f"bids/details/{bid_id}/tenderers",
+                    f"{len(tenderers)} tenderers (a consortium): the bid has no single tenderer",
+                )
             price = self.amount(ocid, f"bids/details/{bid_id}/value", bid.get("value"))
             for lot_id in related(bid):
-                self.add("bids", ocid=ocid, id=bid_id, related_lot=lot_id, status=bid["status"],
-                         date=self.ts(ocid, f"bids/details/{bid_id}/date", bid.get("date")),
-                         tenderer_id=tenderers[0] if len(tenderers) == 1 else None, value_amount=price)
+                self.add(
+                    "bids",
+                    ocid=ocid,
+                    id=bid_id,
+                    related_lot=lot_id,
+                    status=bid["status"],
+                    date=self.ts(ocid, f"bids/details/{bid_id}/date", bid.get("date")),
+                    tenderer_id=tenderers[0] if len(tenderers) == 1 else None,
+                    value_amount=price,
+                )
         contracted = {str(c.get("awardID")) for c in release.get("contracts") or [] if isinstance(c, dict)}
         for i, award in enumerate(release.get("awards") or [], 1):
             if not isinstance(award, dict):
                 continue
             award_id = str(award.get("id") or f"award-{i:04d}")
             value = self.amount(ocid, f"awards/{award_id}/value", award.get("value"))
-            self.add("awards", ocid=ocid, id=award_id, status=award.get("status"), value_amount=value,
-                     value_amount_net=value, date=self.ts(ocid, f"awards/{award_id}/date", award.get("date")),
-                     related_lots=related(award))
+            self.add(
+                "awards",
+                ocid=ocid,
+                id=award_id,
+                status=award.get("status"),
+                value_amount=value,
+                value_amount_net=value,
+                date=self.ts(ocid, f"awards/{award_id}/date", award.get("date")),
+                related_lots=related(award),
+            )
             for s in award.get("suppliers") or []:
                 if isinstance(s, dict) and s.get("id"):
-                    self.add("award_suppliers", ocid=ocid, award_id=award_id, id=str(s["id"]), name=s.get("name"))
+                    self.add(
+                        "award_suppliers", ocid=ocid, award_id=award_id, id=str(s["id"]), name=s.get("name")
+                    )
             if award.get("status") == "active" and award_id not in contracted:
-                self.contract(ocid, {"id": award_id, "awardID": award_id, "value": award.get("value"),
-                                     "items": award.get("items") or []}, related(award))
+                self.contract(
+                    ocid,
+                    {
+                        "id": award_id,
+                        "awardID": award_id,
+                        "value": award.get("value"),
+                        "items": award.get("items") or [],
+                    },
+                    related(award),
+                )
         for contract in release.get("contracts") or []:
             if isinstance(contract, dict):
                 self.contract(ocid, contract, lot_ids if len(lot_ids) == 1 else [])
         for party in release.get("parties") or []:
             if isinstance(party, dict) and party.get("id"):
                 ident = party.get("identifier") or {}
-                self.add("organisation_register", identifier=str(ident.get("id") or party["id"]),
-                         party_id=str(party["id"]), identifier_scheme=ident.get("scheme"), name=party.get("name"),
-                         has_participant_record=False)
+                self.add(
+                    "organisation_register",
+                    identifier=str(ident.get("id") or party["id"]),
+                    party_id=str(party["id"]),
+                    identifier_scheme=ident.get("scheme"),
+                    name=party.get("name"),
+                    has_participant_record=False,
+                )
 
     def contract(self, ocid: str, contract: dict, lot_ids: list[str]) -> None:
         cid = str(contract.get("id"))
         value = self.amount(ocid, f"contracts/{cid}/value", contract.get("value"))
-        self.add("contracts", ocid=ocid, id=cid, award_id=str(contract.get("awardID")), status=contract.get("status"),
-                 date_signed=self.ts(ocid, f"contracts/{cid}/dateSigned", contract.get("dateSigned")),
-                 value_amount=value, value_amount_net=value)
+        self.add(
+            "contracts",
+            ocid=ocid,
+            id=cid,
+            award_id=str(contract.get("awardID")),
+            status=contract.get("status"),
+            date_signed=self.ts(ocid, f"contracts/{cid}/dateSigned", contract.get("dateSigned")),
+            value_amount=value,
+            value_amount_net=value,
+        )
         for i, item in enumerate(contract.get("items") or [], 1):
             if not isinstance(item, dict):
                 continue
             unit = self.amount(ocid, f"contracts/{cid}/items/unit", (item.get("unit") or {}).get("value"))
             quantity = item.get("quantity") if isinstance(item.get("quantity"), int | float) else None
-            self.add("contract_items", ocid=ocid, contract_id=cid, id=str(item.get("id") or i),
-                     related_lot=lot_ids[0] if len(lot_ids) == 1 else None,
-                     classification_id=(item.get("classification") or {}).get("id"), quantity=quantity,
-                     unit_value_amount=unit, unit_value_amount_net=unit,
-                     total_value_amount_net=unit * quantity if unit is not None and quantity is not None else None)
+            self.add(
+                "contract_items",
+                ocid=ocid,
+                contract_id=cid,
+                id=str(item.get("id") or i),
+                related_lot=lot_ids[0] if len(lot_ids) == 1 else None,
+                classification_id=(item.get("classification") or {}).get("id"),
+                quantity=quantity,
+                unit_value_amount=unit,
+                unit_value_amount_net=unit,
+                total_value_amount_net=unit * quantity if unit is not None and quantity is not None else None,
+            )
         for i, amendment in enumerate(contract.get("amendments") or [], 1):
             if isinstance(amendment, dict):
-                self.add("amendments", ocid=ocid, contract_id=cid, id=str(amendment.get("id") or i),
-                         date=self.ts(ocid, f"contracts/{cid}/amendments/date", amendment.get("date")))
+                self.add(
+                    "amendments",
+                    ocid=ocid,
+                    contract_id=cid,
+                    id=str(amendment.get("id") or i),
+                    date=self.ts(ocid, f"contracts/{cid}/amendments/date", amendment.get("date")),
+                )
 
     def write(self, con: duckdb.DuckDBPyConnection) -> None:
         for table, rows in self.rows.items():
@@ -293,18 +381,47 @@ def run_risk_models(db: Path, work: Path, variables: dict[str, Any]) -> None:
     finally:
         con.close()
     env_vars = json.dumps({**variables, "risk_input_schema": INPUT_SCHEMA})
-    common = ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-              "--target-path", str(work / "target"), "--log-path", str(work / "logs"), "--vars", env_vars]
-    env = {"GOSZAKUP_DUCKDB_PATH": str(db), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-           "PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin"}
+    common = [
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+        "--target-path",
+        str(work / "target"),
+        "--log-path",
+        str(work / "logs"),
+        "--vars",
+        env_vars,
+    ]
+    env = {
+        "GOSZAKUP_DUCKDB_PATH": str(db),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin",
+    }
     # one dbt call: the flag catalogue seed and the risk models (their data tests belong to the build
     # of the warehouse; here the inputs are a version's or another publisher's)
-    args = ["build", "--select", "risk_flags", "intermediate.risk", "risk", "--exclude", *RISK_INPUT_MODELS,
-            "--exclude-resource-type", "test", "unit_test", "--threads", "2", "--no-write-json"]
-    result = subprocess.run([dbt_executable(), *args, *common], env=env, capture_output=True, text=True,
-                            timeout=3600, check=False)
+    args = [
+        "build",
+        "--select",
+        "risk_flags",
+        "intermediate.risk",
+        "risk",
+        "--exclude",
+        *RISK_INPUT_MODELS,
+        "--exclude-resource-type",
+        "test",
+        "unit_test",
+        "--threads",
+        "2",
+        "--no-write-json",
+    ]
+    result = subprocess.run(
+        [dbt_executable(), *args, *common], env=env, capture_output=True, text=True, timeout=3600, check=False
+    )
     if result.returncode != 0:
-        raise RuntimeError(f"dbt build of the risk models failed on {db}:\n{result.stdout[-4000:]}{result.stderr[-2000:]}")
+        raise RuntimeError(
+            f"dbt build of the risk models failed on {db}:\n{result.stdout[-4000:]}{result.stderr[-2000:]}"
+        )
 
 
 def write_flags_csv(con: duckdb.DuckDBPyConnection, out: Path) -> dict[str, int]:
@@ -329,8 +446,15 @@ def write_flags_csv(con: duckdb.DuckDBPyConnection, out: Path) -> dict[str, int]
     return counts
 
 
-def red_flags(ocds: Path, out: Path, *, profile: str = "default", variables: dict[str, Any] | None = None,
-              currency: str | None = None, exclude_details: set[str] | None = None) -> dict[str, int]:
+def red_flags(
+    ocds: Path,
+    out: Path,
+    *,
+    profile: str = "default",
+    variables: dict[str, Any] | None = None,
+    currency: str | None = None,
+    exclude_details: set[str] | None = None,
+) -> dict[str, int]:
     """Load ``ocds`` (compiled releases), run the risk models, write the CSVs to ``out``."""
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}: {sorted(PROFILES)}")
@@ -361,22 +485,45 @@ def red_flags(ocds: Path, out: Path, *, profile: str = "default", variables: dic
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m pipelines.red_flags", description=__doc__.split("\n\n")[0])
-    p.add_argument("--ocds", required=True, type=Path, help="compiled releases, JSON Lines (.jsonl or .jsonl.gz)")
-    p.add_argument("--out", required=True, type=Path, help="folder for process_flags.csv, organisation_flags.csv")
-    p.add_argument("--profile", choices=sorted(PROFILES), default="default",
-                   help="cardinal: Cardinal's defaults where ours differ (docs/risk-indicators.md)")
-    p.add_argument("--vars", default="{}", help="dbt vars (JSON) on top of the profile, e.g. '{\"risk_r003_min_days\": 10}'")
+    p.add_argument(
+        "--ocds", required=True, type=Path, help="compiled releases, JSON Lines (.jsonl or .jsonl.gz)"
+    )
+    p.add_argument(
+        "--out", required=True, type=Path, help="folder for process_flags.csv, organisation_flags.csv"
+    )
+    p.add_argument(
+        "--profile",
+        choices=sorted(PROFILES),
+        default="default",
+        help="cardinal: Cardinal's defaults where ours differ (docs/risk-indicators.md)",
+    )
+    p.add_argument(
+        "--vars",
+        default="{}",
+        help="dbt vars (JSON) on top of the profile, e.g. '{\"risk_r003_min_days\": 10}'",
+    )
     p.add_argument("--currency", help="the currency compared (default: the first one seen, as Cardinal)")
-    p.add_argument("--exclude-method-details", default="", help="procurementMethodDetails to leave out, '|'-separated")
-    p.add_argument("--no-price-comparison", default="",
-                   help="procurementMethodDetails whose award is not by price, '|'-separated")
+    p.add_argument(
+        "--exclude-method-details", default="", help="procurementMethodDetails to leave out, '|'-separated"
+    )
+    p.add_argument(
+        "--no-price-comparison",
+        default="",
+        help="procurementMethodDetails whose award is not by price, '|'-separated",
+    )
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     variables = json.loads(args.vars)
     if args.no_price_comparison:
         variables["risk_no_price_comparison_method_details"] = args.no_price_comparison.split("|")
-    counts = red_flags(args.ocds, args.out, profile=args.profile, variables=variables, currency=args.currency,
-                       exclude_details=set(filter(None, args.exclude_method_details.split("|"))))
+    counts = red_flags(
+        args.ocds,
+        args.out,
+        profile=args.profile,
+        variables=variables,
+        currency=args.currency,
+        exclude_details=set(filter(None, args.exclude_method_details.split("|"))),
+    )
     print(json.dumps(counts))
     return 0
 

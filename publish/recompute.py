@@ -13,6 +13,7 @@ published files, then the rows, so a difference names the table and how many row
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,45 +75,64 @@ def published_parameters(con: duckdb.DuckDBPyConnection, parquet: Path) -> dict[
     return merged
 
 
-def recompute_flags(version_dir: Path, work: Path | None = None) -> RecomputeResult:
-    """Rebuild the risk tables of ``version_dir`` from its own files; compare with the published ones."""
-    manifest = json.loads((version_dir / "manifest.json").read_text(encoding="utf-8"))
-    tables: dict[str, dict[str, Any]] = manifest["tables"]
-    inputs = [f"ocds.{t}" for t in OCDS_INPUTS] + [f"risk.{t}" for t in RISK_INPUT_MODELS]
-    missing = [t for t in [*inputs, "risk.flag_catalogue"] if t not in tables]
+def _tables(version_dir: Path) -> dict[str, dict[str, Any]]:
+    return json.loads((version_dir / "manifest.json").read_text(encoding="utf-8"))["tables"]
+
+
+def _inputs() -> list[str]:
+    return [f"ocds.{t}" for t in OCDS_INPUTS] + [f"risk.{t}" for t in RISK_INPUT_MODELS]
+
+
+def rebuild(version_dir: Path, work: Path) -> Path:
+    """A DuckDB in ``work`` holding the risk tables rebuilt from the version's own input files."""
+    tables = _tables(version_dir)
+    missing = [t for t in [*_inputs(), "risk.flag_catalogue"] if t not in tables]
     if missing:
         raise RuntimeError(f"{version_dir} does not publish {missing}: its flags cannot be recomputed")
-    outputs = sorted(t for t in tables if t.startswith("risk.") and t not in inputs)
+    db = work / "recompute.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute(f"CREATE SCHEMA {INPUT_SCHEMA}")
+        for name in _inputs():
+            parquet = version_dir / tables[name]["files"][0]
+            con.execute(
+                f'CREATE TABLE {INPUT_SCHEMA}."{name.split(".", 1)[1]}" AS '
+                f"SELECT * FROM read_parquet('{_sql_path(parquet)}')"
+            )
+        variables = published_parameters(con, version_dir / tables["risk.flag_catalogue"]["files"][0])
+    run_risk_models(db, work, variables)
+    return db
+
+
+def compare(db: Path, version_dir: Path, work: Path) -> RecomputeResult:
+    """Write each rebuilt risk table as ``publish build`` does and compare with the version's file:
+    bytes first, then rows (how many on each side only)."""
+    tables = _tables(version_dir)
+    outputs = sorted(t for t in tables if t.startswith("risk.") and t not in _inputs())
     result = RecomputeResult(version_dir)
-    with tempfile.TemporaryDirectory(prefix="recompute-", dir=work) as tmp:
-        db = Path(tmp) / "recompute.duckdb"
-        with duckdb.connect(str(db)) as con:
-            con.execute("SET TimeZone = 'UTC'")
-            con.execute(f"CREATE SCHEMA {INPUT_SCHEMA}")
-            for name in inputs:
-                parquet = version_dir / tables[name]["files"][0]
-                con.execute(
-                    f'CREATE TABLE {INPUT_SCHEMA}."{name.split(".", 1)[1]}" AS '
-                    f"SELECT * FROM read_parquet('{_sql_path(parquet)}')"
-                )
-            variables = published_parameters(con, version_dir / tables["risk.flag_catalogue"]["files"][0])
-        run_risk_models(db, Path(tmp), variables)
-        out = Path(tmp) / "out"
-        with duckdb.connect(str(db)) as con:
-            con.execute("SET TimeZone = 'UTC'")
-            for name in outputs:
-                meta = tables[name]
-                schema, table = name.split(".", 1)
-                columns = [Column(c["name"], c["duckdb_type"], c["type"]) for c in meta["columns"]]
-                info = write_table(con, TableInfo(schema, table, columns, meta["primary_key"], ""), out)
-                published = version_dir / meta["files"][0]
-                same = info["files"]["parquet"]["sha256"] == versions.sha256_file(published)
-                cmp = TableComparison(name, info["rows"], same)
-                if not same:
-                    mine = out / info["files"]["parquet"]["path"]
-                    rows = "SELECT to_json(t)::VARCHAR AS r FROM read_parquet('{}') t"
-                    a, b = rows.format(_sql_path(published)), rows.format(_sql_path(mine))
-                    cmp.only_published = con.execute(f"SELECT count(*) FROM ({a} EXCEPT ALL {b})").fetchone()[0]
-                    cmp.only_recomputed = con.execute(f"SELECT count(*) FROM ({b} EXCEPT ALL {a})").fetchone()[0]
-                result.tables.append(cmp)
+    out = work / "out"
+    shutil.rmtree(out, ignore_errors=True)
+    with duckdb.connect(str(db)) as con:
+        con.execute("SET TimeZone = 'UTC'")
+        for name in outputs:
+            meta = tables[name]
+            schema, table = name.split(".", 1)
+            columns = [Column(c["name"], c["duckdb_type"], c["type"]) for c in meta["columns"]]
+            info = write_table(con, TableInfo(schema, table, columns, meta["primary_key"], ""), out)
+            published = version_dir / meta["files"][0]
+            same = info["files"]["parquet"]["sha256"] == versions.sha256_file(published)
+            cmp = TableComparison(name, info["rows"], same)
+            if not same:
+                mine = out / info["files"]["parquet"]["path"]
+                rows = "SELECT to_json(t)::VARCHAR AS r FROM read_parquet('{}') t"
+                a, b = rows.format(_sql_path(published)), rows.format(_sql_path(mine))
+                cmp.only_published = con.execute(f"SELECT count(*) FROM ({a} EXCEPT ALL {b})").fetchone()[0]
+                cmp.only_recomputed = con.execute(f"SELECT count(*) FROM ({b} EXCEPT ALL {a})").fetchone()[0]
+            result.tables.append(cmp)
     return result
+
+
+def recompute_flags(version_dir: Path, work: Path | None = None) -> RecomputeResult:
+    """Rebuild the risk tables of ``version_dir`` from its own files; compare with the published ones."""
+    with tempfile.TemporaryDirectory(prefix="recompute-", dir=work) as tmp:
+        return compare(rebuild(version_dir, Path(tmp)), version_dir, Path(tmp))

@@ -28,12 +28,22 @@ FIXTURES = Path(__file__).parent / "fixtures" / "cardinal"
 #: run -> (fixtures, extra dbt vars from the fixtures' settings)
 RUNS: dict[str, tuple[tuple[str, ...], dict]] = {
     "fixed-thresholds": (
-        ("R003", "R003-procurement_method_details-x-5-y-10", "R018", "R028", "R030", "R035", "R036",
-         "R048-minimum_contracting_processes-1"),
+        (
+            "R003",
+            "R003-procurement_method_details-x-5-y-10",
+            "R018",
+            "R028",
+            "R030",
+            "R035",
+            "R036",
+            "R048-minimum_contracting_processes-1",
+        ),
         {"risk_r003_min_days_by_method": {"x": 5, "y": 10}, "risk_r048_min_processes": 1},
     ),
-    "r038": (("R038", "R038-tenderer", "R003-procurement_methods-open+selective"),
-             {"risk_open_methods": ["open", "selective"]}),
+    "r038": (
+        ("R038", "R038-tenderer", "R003-procurement_methods-open+selective"),
+        {"risk_open_methods": ["open", "selective"]},
+    ),
     "r024": (("R024", "R003-threshold-10"), {"risk_r003_min_days": 10}),
     "r058": (("R058",), {}),
     "r025": (("R025",), {}),
@@ -78,9 +88,11 @@ def cardinal_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
                 if line.strip():
                     f.write(json.dumps(_prefixed(json.loads(line), f"{name}/")) + "\n")
     counts = red_flags.red_flags(
-        ocds, work / "out", profile="cardinal", variables={
-            **variables, "risk_no_price_comparison_method_details": ["NPC"]
-        }, exclude_details={"EXC"},
+        ocds,
+        work / "out",
+        profile="cardinal",
+        variables={**variables, "risk_no_price_comparison_method_details": ["NPC"]},
+        exclude_details={"EXC"},
     )
     return fixtures, work / "out", counts
 
@@ -93,7 +105,11 @@ def test_cardinal_fixtures_give_cardinal_results(cardinal_run) -> None:
     for name in fixtures:
         code, prefix = name.split("-")[0], f"{name}/"
         expected = json.loads((FIXTURES / f"{name}.expected").read_text(encoding="utf-8"))
-        want = {f"{prefix}{ocid}": codes[code] for ocid, codes in expected.get("OCID", {}).items() if code in codes}
+        want = {
+            f"{prefix}{ocid}": codes[code]
+            for ocid, codes in expected.get("OCID", {}).items()
+            if code in codes
+        }
         got = {
             r["ocid"]: float(r["value"]) if r["value"] else None
             for r in processes
@@ -107,12 +123,16 @@ def test_cardinal_fixtures_give_cardinal_results(cardinal_run) -> None:
             if code not in codes:
                 continue
             want_orgs = {
-                f"{prefix}{org}": values[code] for org, values in expected.get(group, {}).items() if code in values
+                f"{prefix}{org}": values[code]
+                for org, values in expected.get(group, {}).items()
+                if code in values
             }
             got_orgs = {
                 r["organisation_id"]: float(r["value"]) if r["value"] else None
                 for r in organisations
-                if r["code"] == code and r["role"] == role and r["status"] == "flagged"
+                if r["code"] == code
+                and r["role"] == role
+                and r["status"] == "flagged"
                 and r["organisation_id"].startswith(prefix)
             }
             assert set(got_orgs) == set(want_orgs), (name, group, sorted(got_orgs), sorted(want_orgs))
@@ -122,8 +142,11 @@ def test_cardinal_fixtures_give_cardinal_results(cardinal_run) -> None:
         if code == "R048":
             want_suppliers = {f"{prefix}{org}" for org in expected.get("Tenderer", {})}
             got_suppliers = {
-                r["organisation_id"] for r in organisations
-                if r["code"] == "R048" and r["status"] == "flagged" and r["organisation_id"].startswith(prefix)
+                r["organisation_id"]
+                for r in organisations
+                if r["code"] == "R048"
+                and r["status"] == "flagged"
+                and r["organisation_id"].startswith(prefix)
             }
             assert got_suppliers == want_suppliers, name
 
@@ -134,10 +157,14 @@ def test_default_profile_differs_where_documented(tmp_path: Path) -> None:
     ocds = tmp_path / "r003.jsonl"
     ocds.write_text((FIXTURES / "R003.jsonl").read_text(encoding="utf-8"), encoding="utf-8")
     red_flags.red_flags(ocds, tmp_path / "out")
-    flagged = {r["ocid"] for r in _read(tmp_path / "out" / "process_flags.csv")
-               if r["code"] == "R003" and r["status"] == "flagged"}
+    flagged = {
+        r["ocid"]
+        for r in _read(tmp_path / "out" / "process_flags.csv")
+        if r["code"] == "R003" and r["status"] == "flagged"
+    }
     assert flagged == {"open"}
     quarantine = _read(tmp_path / "out" / "quarantine.csv")
     assert {(q["ocid"], q["field"]) for q in quarantine} >= {
-        ("invalid start date", "tender/tenderPeriod/startDate"), ("invalid end date", "tender/tenderPeriod/endDate")
+        ("invalid start date", "tender/tenderPeriod/startDate"),
+        ("invalid end date", "tender/tenderPeriod/endDate"),
     }
