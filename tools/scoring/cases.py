@@ -214,6 +214,35 @@ def _twins(g: Generator) -> None:
         )
 
 
+def _dependence_and_changes(g: Generator) -> None:
+    # FREQUENT_PRICE_CHANGES: two value changes 90 vs 91 days apart; an amendment that keeps the value
+    base = dt.datetime(2024, 12, 2, 6, tzinfo=UTC)
+    for amendments in (
+        [(base + 30 * DAY, 810_000.0), (base + 120 * DAY, 820_000.0)],
+        [(base + 30 * DAY, 810_000.0), (base + 121 * DAY, 820_000.0)],
+        [(base + 30 * DAY, 800_000.0), (base + 40 * DAY, 820_000.0)],
+    ):
+        g.process(
+            method=2,
+            lots=[Lot([Bid("T1", 800_000.0), Bid("T2", 1_000_000.0)], "T1", amendments=amendments)],
+            start=base,
+            days=20,
+        )
+    # BUYER_DEPENDENCE: buyer-years of 10 contracts (computable) and 9 (not); one supplier's share at
+    # exactly half, and just below half
+    for buyer, n, big in (("BD1", 10, 900_000.0), ("BD2", 10, 899_999.0), ("BD3", 9, 2_000_000.0)):
+        for k in range(n):
+            price = big if k == 0 else 100_000.0
+            supplier = "DS1" if k == 0 else f"DS{k + 1}"
+            g.process(
+                method=23,
+                lots=[Lot([Bid(supplier, price)], supplier, planned=price)],
+                start=dt.datetime(2025, 4, 1, 6, tzinfo=UTC) + k * DAY,
+                days=1,
+                buyer=buyer,
+            )
+
+
 def _multi_lot(g: Generator) -> None:
     start = dt.datetime(2025, 3, 3, 5, tzinfo=UTC)
     # a single-bid lot beside two competitive ones
@@ -285,6 +314,7 @@ def build(seed: int, size: int = 300) -> Dataset:
     g = Generator(seed)
     _twins(g)
     _multi_lot(g)
+    _dependence_and_changes(g)
     _background(g, size)
     _outliers(g, max(3, size // 40))
     return g.finish()

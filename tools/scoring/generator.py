@@ -33,6 +33,8 @@ AMENDMENT_INCREASE = 1.3
 OVERSTATED_RATIO = 0.7
 DECISION_MIN_DAYS, DECISION_MAX_DAYS = 1, 60
 VAT_TOLERANCE = 0.001
+PRICE_CHANGES_WINDOW_DAYS, PRICE_CHANGES_MIN = 90, 2
+DEPENDENCE_SHARE, DEPENDENCE_MIN_CONTRACTS = 0.5, 10
 COMPETITIVE = ("open", "selective")
 METHOD_OF = {2: "open", 3: "open", 7: "open", 22: "selective", 6: "direct", 23: "direct", 50: "limited"}
 UTC = dt.UTC
@@ -57,7 +59,15 @@ LABELLED = (
     "DECISION_PERIOD",
     "METHOD_MISMATCH",
     "DIRECT_AFTER_FAILED",
+    "FREQUENT_PRICE_CHANGES",
+    "BUYER_DEPENDENCE",
 )
+
+
+def almaty_year(t: dt.datetime) -> int:
+    """The calendar year in Asia/Almaty (UTC+6 before 2024-03-01, UTC+5 from then)."""
+    offset = 6 if t < dt.datetime(2024, 3, 1, tzinfo=UTC) else 5
+    return (t + dt.timedelta(hours=offset)).year
 
 
 def rng(seed: int, stream: str) -> random.Random:
@@ -109,6 +119,9 @@ class Generator:
         self.d = Dataset()
         self.orgs: dict[str, dict[str, Any]] = {}
         self.direct: list[tuple[str, str, dt.datetime, float, str]] = []  # buyer, supplier, date, net, ocid
+        self.contracts: list[
+            tuple[str, str, str, dt.datetime, float]
+        ] = []  # ocid, buyer, supplier, date, net
 
     def org(self, pid: str, registered: dt.datetime | None = None, vat: bool | None = True) -> str:
         if pid not in self.orgs:
@@ -271,6 +284,10 @@ class Generator:
                 prev = net
             # contract-grain definitions
             mark("MANY_AMENDMENTS", len(lot.amendments) >= MANY_AMENDMENTS)
+            window = dt.timedelta(days=PRICE_CHANGES_WINDOW_DAYS)
+            most = max((sum(1 for c in changes if a <= c <= a + window) for a in changes), default=0)
+            mark("FREQUENT_PRICE_CHANGES", most >= PRICE_CHANGES_MIN)
+            self.contracts.append((ocid, buyer, supplier, award_date, value))
             if lot.amendments:
                 mark("AMENDMENT_VALUE_INCREASE", lot.amendments[-1][1] >= AMENDMENT_INCREASE * value)
             reg = self.orgs[supplier]
@@ -348,5 +365,19 @@ class Generator:
                 flagged |= {c[4] for c in window}
         for c in small:
             self.d.label("R055", c[4], c[4] in flagged)
+        # BUYER_DEPENDENCE: the supplier's share of the buyer's spend in the contract's (local) year
+        spend: dict[tuple[str, int], list[tuple[str, str, float]]] = {}
+        for ocid, buyer, supplier, when, value in self.contracts:
+            spend.setdefault((buyer, almaty_year(when)), []).append((ocid, supplier, value))
+        dependent: dict[str, bool] = {}
+        for items in spend.values():
+            if len(items) < DEPENDENCE_MIN_CONTRACTS:
+                continue
+            total = sum(v for _, _, v in items)
+            for ocid, supplier, _ in items:
+                share = sum(v for _, s, v in items if s == supplier) / total
+                dependent[ocid] = dependent.get(ocid, False) or share >= DEPENDENCE_SHARE
+        for ocid, value in dependent.items():
+            self.d.label("BUYER_DEPENDENCE", ocid, value)
         self.d.rows["organisation_register"] = list(self.orgs.values())
         return self.d
