@@ -16,14 +16,17 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines import risk_scoring
 from tests.test_dbt_build import run_dbt
+from tools import risk_scoring
 
 RISK_MARTS = [
     "buyer_scores",
+    "debarment_register",
     "flag_catalogue",
     "headline_metrics",
     "organisation_flags",
+    "organisation_register",
+    "process_context",
     "process_flags",
     "process_scores",
     "risk_meta",
