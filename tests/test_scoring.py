@@ -23,7 +23,10 @@ def test_boundary_twins_are_labelled_by_the_written_definitions() -> None:
     r003 = _process_labels(d, "R003")
     # 14 d 23:59 is 14 whole days (< 15): flagged; 15 d and 15.5 d are not
     by_days = {
-        round((tenders[o]["tender_period_end_date"] - tenders[o]["tender_period_start_date"]).total_seconds() / 60): v
+        round(
+            (tenders[o]["tender_period_end_date"] - tenders[o]["tender_period_start_date"]).total_seconds()
+            / 60
+        ): v
         for o, v in r003.items()
         if tenders[o]["tender_period_start_date"] == dt.datetime(2024, 5, 10, 19, 30, tzinfo=dt.UTC)
     }
