@@ -41,7 +41,7 @@ bench: setup
 bench-national: setup
 	$(BIN)/python -m tools.bench --scale 450 --json data/bench/national.json $(BENCH_ARGS)
 
-# precision / recall of the risk flags against the sandbox's planted ground truth (after a build)
+# precision / recall of every risk flag against cases labelled from the written definitions (tuning and held-out seeds); score-sandbox: against the sandbox's planted patterns, after a build
 score: setup
 	$(BIN)/python -m tools.scoring $(SCORE_ARGS)
 
