@@ -8,6 +8,7 @@ import datetime as dt
 from tools.scoring.generator import UTC, Bid, Dataset, Generator, Lot, rng
 
 DAY = dt.timedelta(days=1)
+CODE_DIVISIONS = [10, 11, 20, 25, 33, 41, 62, 71]
 
 
 def _background(g: Generator, size: int) -> None:
@@ -49,6 +50,7 @@ def _background(g: Generator, size: int) -> None:
                     amendments.append((when, round(price * r.uniform(0.9, 1.5), 2)))
             vat = 0.0 if not g.orgs[winner]["is_vat_payer"] and r.random() < 0.7 else 0.12
             planned_method = r.choice([2, 3]) if method in (2, 3) and r.random() < 0.05 else None
+            codes = [f"{c}1010.100.000001" for c in r.sample(CODE_DIVISIONS, r.choice([1, 1, 1, 2, 3]))]
             lots.append(
                 Lot(
                     bids,
@@ -57,6 +59,7 @@ def _background(g: Generator, size: int) -> None:
                     amendments=amendments,
                     vat_rate=vat,
                     planned_method=planned_method,
+                    codes=codes,
                 )
             )
         parent = None
@@ -243,6 +246,35 @@ def _dependence_and_changes(g: Generator) -> None:
             )
 
 
+def _product_codes(g: Generator) -> None:
+    # MANY_PRODUCT_CODES: one buyer-supplier pair with 3 vs 4 distinct code prefixes in a year (and a
+    # fourth code in the next local year: 00:30 Almaty on 1 January is still 31 December in UTC)
+    for i, divisions in enumerate(((10, 11, 20), (10, 11, 20, 25))):
+        for k, div in enumerate(divisions):
+            g.process(
+                method=23,
+                lots=[
+                    Lot(
+                        [Bid(f"PC{i}", 100_000.0)],
+                        f"PC{i}",
+                        planned=100_000.0,
+                        codes=[f"{div}1010.100.000001"],
+                    )
+                ],
+                start=dt.datetime(2024, 5, 1, 6, tzinfo=UTC) + k * 10 * DAY,
+                days=1,
+                buyer=f"BPC{i}",
+            )
+    g.process(
+        method=23,
+        lots=[Lot([Bid("PC0", 100_000.0)], "PC0", planned=100_000.0, codes=["331010.100.000001"])],
+        start=dt.datetime(2024, 12, 31, 19, 30, tzinfo=UTC) - 6 * DAY,
+        days=1,
+        award_after_days=5,
+        buyer="BPC0",
+    )
+
+
 def _multi_lot(g: Generator) -> None:
     start = dt.datetime(2025, 3, 3, 5, tzinfo=UTC)
     # a single-bid lot beside two competitive ones
@@ -315,6 +347,7 @@ def build(seed: int, size: int = 300) -> Dataset:
     _twins(g)
     _multi_lot(g)
     _dependence_and_changes(g)
+    _product_codes(g)
     _background(g, size)
     _outliers(g, max(3, size // 40))
     return g.finish()

@@ -35,6 +35,7 @@ DECISION_MIN_DAYS, DECISION_MAX_DAYS = 1, 60
 VAT_TOLERANCE = 0.001
 PRICE_CHANGES_WINDOW_DAYS, PRICE_CHANGES_MIN = 90, 2
 DEPENDENCE_SHARE, DEPENDENCE_MIN_CONTRACTS = 0.5, 10
+PRODUCT_CODES_MIN, PRODUCT_CODE_LENGTH = 4, 6
 COMPETITIVE = ("open", "selective")
 METHOD_OF = {2: "open", 3: "open", 7: "open", 22: "selective", 6: "direct", 23: "direct", 50: "limited"}
 UTC = dt.UTC
@@ -61,6 +62,7 @@ LABELLED = (
     "DIRECT_AFTER_FAILED",
     "FREQUENT_PRICE_CHANGES",
     "BUYER_DEPENDENCE",
+    "MANY_PRODUCT_CODES",
 )
 
 
@@ -92,6 +94,7 @@ class Lot:
     planned_method: int | None = None
     amendments: list[tuple[dt.datetime, float]] = field(default_factory=list)
     vat_rate: float = 0.12
+    codes: list[str] | None = None  # ENSTRU codes of the contract's items (one item each)
 
 
 @dataclass
@@ -122,6 +125,9 @@ class Generator:
         self.contracts: list[
             tuple[str, str, str, dt.datetime, float]
         ] = []  # ocid, buyer, supplier, date, net
+        self.items: list[
+            tuple[str, str, str, int, str]
+        ] = []  # ocid, buyer, supplier, local year, code prefix
 
     def org(self, pid: str, registered: dt.datetime | None = None, vat: bool | None = True) -> str:
         if pid not in self.orgs:
@@ -254,19 +260,28 @@ class Generator:
                 value_amount_net=value,
                 supplier_identifier=f"BIN{supplier}",
             )
-            d.add(
-                "contract_items",
-                ocid=ocid,
-                contract_id=award_id,
-                id=f"{award_id}-i1",
-                related_lot=lot_id,
-                classification_id="101010.100.000001",
-                quantity=1.0,
-                unit_value_amount=gross,
-                unit_value_amount_net=value,
-                total_value_amount=gross,
-                total_value_amount_net=value,
-            )
+            codes = lot.codes or ["101010.100.000001"]
+            cents = round(value * 100)
+            parts = [cents // len(codes)] * (len(codes) - 1)
+            parts.append(cents - sum(parts))  # exact cents: the items sum to the contract value
+            for ii, (code, part) in enumerate(zip(codes, parts, strict=True), 1):
+                net = part / 100
+                d.add(
+                    "contract_items",
+                    ocid=ocid,
+                    contract_id=award_id,
+                    id=f"{award_id}-i{ii}",
+                    related_lot=lot_id,
+                    classification_id=code,
+                    quantity=1.0,
+                    unit_value_amount=net * (1 + lot.vat_rate),
+                    unit_value_amount_net=net,
+                    total_value_amount=net * (1 + lot.vat_rate),
+                    total_value_amount_net=net,
+                )
+                self.items.append(
+                    (ocid, buyer, supplier, almaty_year(award_date), code[:PRODUCT_CODE_LENGTH])
+                )
             prev = value
             changes: list[dt.datetime] = []
             for ai, (when, net) in enumerate(lot.amendments, 1):
@@ -379,5 +394,16 @@ class Generator:
                 dependent[ocid] = dependent.get(ocid, False) or share >= DEPENDENCE_SHARE
         for ocid, value in dependent.items():
             self.d.label("BUYER_DEPENDENCE", ocid, value)
+        # MANY_PRODUCT_CODES: distinct code prefixes of the buyer-supplier pair in the contract's year
+        pair_codes: dict[tuple[str, str, int], set[str]] = {}
+        for _, buyer, supplier, year, code in self.items:
+            pair_codes.setdefault((buyer, supplier, year), set()).add(code)
+        many: dict[str, bool] = {}
+        for ocid, buyer, supplier, year, _ in self.items:
+            many[ocid] = (
+                many.get(ocid, False) or len(pair_codes[(buyer, supplier, year)]) >= PRODUCT_CODES_MIN
+            )
+        for ocid, value in many.items():
+            self.d.label("MANY_PRODUCT_CODES", ocid, value)
         self.d.rows["organisation_register"] = list(self.orgs.values())
         return self.d
