@@ -1,4 +1,4 @@
-"""Command line: ``python -m publish build|verify|list``.
+"""Command line: ``python -m publish build|verify|list|recompute-flags``.
 
 Why: the same code the Dagster publish asset calls, usable by hand and by auditors (``verify`` needs
 only the downloaded folder).
@@ -100,6 +100,22 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_recompute_flags(args: argparse.Namespace) -> int:
+    from publish.recompute import recompute_flags
+
+    path = Path(args.version)
+    if not path.is_dir():
+        path = (Path(args.root) if args.root else get_settings().publish_root) / args.version
+    if not (path / "manifest.json").is_file():
+        print(f"{args.version}: no version folder with a manifest.json (looked at {path})", file=sys.stderr)
+        return 2
+    result = recompute_flags(path)
+    for line in result.lines():
+        print(line)
+    print("identical" if result.identical else "the recomputed flags differ from the published ones")
+    return 0 if result.identical else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m publish", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -135,6 +151,13 @@ def main(argv: list[str] | None = None) -> int:
     ls = sub.add_parser("list", help="list published versions (* = latest)")
     ls.add_argument("--root", help="publish root (default: settings.publish_root)")
     ls.set_defaults(func=_cmd_list)
+
+    r = sub.add_parser(
+        "recompute-flags", help="rebuild a version's risk tables from its own files and compare them"
+    )
+    r.add_argument("version", help="version folder, or version name under --root")
+    r.add_argument("--root", help="publish root (default: settings.publish_root)")
+    r.set_defaults(func=_cmd_recompute_flags)
 
     args = parser.parse_args(argv)
     logging.basicConfig(

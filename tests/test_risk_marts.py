@@ -24,9 +24,12 @@ pytestmark = pytest.mark.slow
 
 RISK_MARTS = [
     "buyer_scores",
+    "debarment_register",
     "flag_catalogue",
     "headline_metrics",
     "organisation_flags",
+    "organisation_register",
+    "process_context",
     "process_flags",
     "process_scores",
     "risk_meta",

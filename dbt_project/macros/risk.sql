@@ -1,6 +1,38 @@
 {#- Helpers of the risk marts (models/intermediate/risk, models/risk). Every threshold is a dbt var
     risk_* (dbt_project.yml); docs/risk-indicators.md explains each flag. -#}
 
+{#- What the risk models read: a table a published version holds (the OCDS tables and the risk
+    inputs process_context, organisation_register, debarment_register). In a warehouse build it is
+    the model (ref); with var risk_input_schema set (publish recompute-flags, pipelines.red_flags)
+    it is that schema's table of the same name, so the same models run on a version's own files or
+    on any publisher's OCDS. Nothing else may feed a flag: that is what makes a flag recomputable. -#}
+{% macro risk_input(name) -%}
+    {%- set schema = var('risk_input_schema', none) -%}
+    {%- if schema -%}{{ adapter.quote(schema) }}.{{ adapter.quote(name) }}{%- else -%}{{ ref(name) }}{%- endif -%}
+{%- endmacro %}
+
+{#- A method filter: `column` in the list, where a null list (YAML ~) means every method, including
+    a missing one (Cardinal's default when a method list is not configured). -#}
+{% macro risk_method_in(column, values) -%}
+    {%- if values is none -%}true{%- else -%}coalesce({{ column }} in ({{ risk_in(values) }}), false){%- endif -%}
+{%- endmacro %}
+
+{#- Is `x` beyond a Tukey fence? side 'upper': x >= fence; 'lower': x <= fence. Guard by var
+    risk_fence_guard: 'quartile' (ours: x must also lie strictly beyond Q3 / Q1, so a degenerate
+    distribution with IQR 0 flags nothing) or 'cardinal' (Cardinal's: the upper fence must be > 0;
+    the lower fence and Q1 must be > 0). -#}
+{% macro risk_beyond_fence(x, fence, q1, q3, side) -%}
+    {%- set guard = var('risk_fence_guard', 'quartile') -%}
+    {%- if guard not in ('quartile', 'cardinal') -%}
+        {{ exceptions.raise_compiler_error("var risk_fence_guard must be quartile or cardinal, got " ~ guard) }}
+    {%- endif -%}
+    {%- if side == 'upper' -%}
+        ({{ x }} >= {{ fence }} and {% if guard == 'quartile' %}{{ x }} > {{ q3 }}{% else %}{{ fence }} > 0{% endif %})
+    {%- else -%}
+        ({{ x }} <= {{ fence }} and {% if guard == 'quartile' %}{{ x }} < {{ q1 }}{% else %}{{ q1 }} > 0 and {{ fence }} > 0{% endif %})
+    {%- endif -%}
+{%- endmacro %}
+
 {#- A Jinja list as the inside of a SQL IN list: ['open', 'selective'] -> 'open', 'selective'.
     An empty list gives NULL (matches nothing). -#}
 {% macro risk_in(values) -%}
@@ -139,31 +171,31 @@ where party_id is not null
 {#- The parameters (var name -> value in force) of each flag, for risk.flag_catalogue. -#}
 {% macro risk_flag_parameters() -%}
     {%- set p = {
-        'R003': ['risk_r003_min_days', 'risk_r003_min_days_by_method', 'risk_open_methods'],
-        'R018': ['risk_competitive_methods'],
-        'R024': ['risk_competitive_methods', 'risk_iqr_multiplier', 'risk_quantile_method'],
-        'R025': ['risk_r025_percentile', 'risk_iqr_multiplier', 'risk_quantile_method'],
-        'R028': ['risk_competitive_methods'],
-        'R030': ['risk_competitive_methods'],
-        'R035': ['risk_competitive_methods', 'risk_r035_min_disqualified'],
-        'R036': ['risk_competitive_methods'],
-        'R038': ['risk_r038_min_submitted_bids', 'risk_r038_min_processes', 'risk_iqr_multiplier', 'risk_quantile_method'],
-        'R048': ['risk_r048_digits', 'risk_r048_min_processes', 'risk_iqr_multiplier', 'risk_quantile_method'],
-        'R055': ['risk_direct_methods', 'risk_split_threshold_kzt', 'risk_split_window_days', 'risk_split_min_contracts'],
-        'R058': ['risk_competitive_methods', 'risk_iqr_multiplier', 'risk_quantile_method'],
+        'R003': ['risk_r003_min_days', 'risk_r003_min_days_by_method', 'risk_open_methods', 'risk_r003_deadline'],
+        'R018': ['risk_competitive_methods', 'risk_r018_awarded_only'],
+        'R024': ['risk_bid_flag_methods', 'risk_no_price_comparison_method_details', 'risk_iqr_multiplier', 'risk_quantile_method', 'risk_fence_guard'],
+        'R025': ['risk_r025_percentile', 'risk_iqr_multiplier', 'risk_quantile_method', 'risk_fence_guard'],
+        'R028': ['risk_bid_flag_methods', 'risk_no_price_comparison_method_details'],
+        'R030': ['risk_bid_flag_methods', 'risk_r003_deadline'],
+        'R035': ['risk_bid_flag_methods', 'risk_r035_min_disqualified'],
+        'R036': ['risk_bid_flag_methods', 'risk_no_price_comparison_method_details', 'risk_r036_without_valid_bid', 'risk_r036_tie'],
+        'R038': ['risk_r038_min_submitted_bids', 'risk_r038_min_processes', 'risk_r038_buyer_minimum_of', 'risk_iqr_multiplier', 'risk_quantile_method', 'risk_fence_guard'],
+        'R048': ['risk_r048_digits', 'risk_r048_min_processes', 'risk_iqr_multiplier', 'risk_quantile_method', 'risk_fence_guard'],
+        'R055': ['source_timezone', 'risk_direct_methods', 'risk_split_threshold_kzt', 'risk_split_window_days', 'risk_split_min_contracts'],
+        'R058': ['risk_bid_flag_methods', 'risk_no_price_comparison_method_details', 'risk_iqr_multiplier', 'risk_quantile_method', 'risk_fence_guard'],
         'DEBARRED_WINNER': [],
         'NEW_COMPANY': ['risk_new_company_days'],
         'NON_OPEN': ['risk_non_open_methods'],
         'DIRECT_AFTER_FAILED': ['risk_direct_methods', 'risk_after_failed_trade_methods', 'risk_failed_direct_min_awards'],
         'METHOD_MISMATCH': ['risk_mismatch_exempt_trade_methods'],
-        'BUYER_DEPENDENCE': ['risk_dependence_min_share', 'risk_dependence_min_contracts'],
+        'BUYER_DEPENDENCE': ['source_timezone', 'risk_dependence_min_share', 'risk_dependence_min_contracts'],
         'DECISION_PERIOD': ['risk_competitive_methods', 'risk_decision_min_days', 'risk_decision_max_days'],
         'OVERSTATED_VALUE': ['risk_overstated_max_ratio'],
         'MANY_AMENDMENTS': ['risk_many_amendments'],
-        'FREQUENT_PRICE_CHANGES': ['risk_price_changes_window_days', 'risk_price_changes_min'],
+        'FREQUENT_PRICE_CHANGES': ['source_timezone', 'risk_price_changes_window_days', 'risk_price_changes_min'],
         'AMENDMENT_VALUE_INCREASE': ['risk_amendment_increase_min_ratio'],
-        'MANY_PRODUCT_CODES': ['risk_product_codes_min', 'risk_product_code_length'],
-        'UNIT_PRICE_OUTLIER': ['risk_unit_price_min_items', 'risk_iqr_multiplier', 'risk_quantile_method'],
+        'MANY_PRODUCT_CODES': ['source_timezone', 'risk_product_codes_min', 'risk_product_code_length'],
+        'UNIT_PRICE_OUTLIER': ['risk_unit_price_min_items', 'risk_iqr_multiplier', 'risk_quantile_method', 'risk_fence_guard'],
         'BENFORD': ['risk_benford_min_contracts', 'risk_benford_max_mad'],
         'VAT_NON_PAYER': ['risk_vat_tolerance'],
         'BID_ROTATION': ['risk_competitive_methods', 'risk_rotation_min_processes', 'risk_rotation_min_winners'],
@@ -239,4 +271,15 @@ from parties as p
 left join processes as s on s.party_id = p.party_id
 left join organisation as o on o.party_id = p.party_id
 left join {{ ref('int_goszakup__identifiers') }} as i on i.party_id = p.party_id
+{%- endmacro %}
+
+{#- R038, buyer side: is the buyer counted? At least var risk_r038_min_processes processes with bids
+    (var risk_r038_buyer_minimum_of: processes, ours) or submitted bids (bids: what Cardinal's
+    minimum_contracting_processes compares in effect, the ratio's denominator). -#}
+{% macro risk_r038_buyer_counted(alias) -%}
+    {%- set of = var('risk_r038_buyer_minimum_of', 'processes') -%}
+    {%- if of == 'processes' -%}({{ alias }}.processes >= {{ var('risk_r038_min_processes') }})
+    {%- elif of == 'bids' -%}({{ alias }}.submitted_bids >= {{ var('risk_r038_min_processes') }})
+    {%- else -%}{{ exceptions.raise_compiler_error("var risk_r038_buyer_minimum_of must be processes or bids, got " ~ of) }}
+    {%- endif -%}
 {%- endmacro %}

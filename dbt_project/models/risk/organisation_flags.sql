@@ -119,7 +119,7 @@ all_flags as (
 select
     cast(f.party_id as varchar) as party_id,
     cast(f.role as varchar) as role,
-    cast(i.name_ru as varchar) as name,
+    cast(i.name as varchar) as name,
     cast(f.flag_code as varchar) as flag_code,
     cast(f.status as varchar) as status,
     cast(f.value as double) as value,
@@ -131,4 +131,4 @@ select
     cast(f.evidence as json) as evidence,
     cast(f.note as varchar) as note
 from all_flags as f
-left join {{ ref('int_goszakup__identifiers') }} as i on i.party_id = f.party_id
+left join {{ risk_input('organisation_register') }} as i on i.party_id = f.party_id

@@ -14,7 +14,7 @@ select
     i.quantity,
     i.unit_value_amount_net as unit_price_net,
     i.total_value_amount_net as value_net
-from {{ ref('contract_items') }} as i
+from {{ risk_input('contract_items') }} as i
 inner join {{ ref('int_risk__contracts') }} as c on c.ocid = i.ocid and c.contract_id = i.contract_id
 inner join {{ ref('int_risk__processes') }} as p on p.ocid = i.ocid
 where i.amendment_id is null

@@ -9,13 +9,13 @@ with amendments as (
             struct_pack(id := id, date := date, value_net := value_amount_net, value_gross := value_amount)
             order by date nulls last, try_cast(id as bigint) nulls last, id
         ) as amendments
-    from {{ ref('amendments') }}
+    from {{ risk_input('amendments') }}
     group by contract_id
 ),
 
 suppliers as (
     select ocid, award_id, {{ risk_id_list('id') }} as supplier_ids
-    from {{ ref('award_suppliers') }}
+    from {{ risk_input('award_suppliers') }}
     group by ocid, award_id
 )
 
@@ -38,8 +38,8 @@ select
     p.is_direct,
     coalesce(a.amendment_count, 0) as amendment_count,
     a.amendments
-from {{ ref('contracts') }} as c
-inner join {{ ref('awards') }} as aw on aw.ocid = c.ocid and aw.id = c.award_id
+from {{ risk_input('contracts') }} as c
+inner join {{ risk_input('awards') }} as aw on aw.ocid = c.ocid and aw.id = c.award_id
 inner join {{ ref('int_risk__processes') }} as p on p.ocid = c.ocid
 left join suppliers as s on s.ocid = c.ocid and s.award_id = c.award_id
 left join amendments as a on a.contract_id = c.id

@@ -14,8 +14,8 @@ with inputs as (
     where valid_decided_bids > 0
     union all
     select 'R038', 'buyer_disqualified_ratio', '', disqualified_bids / submitted_bids
-    from {{ ref('int_risk__buyer_bid_stats') }}
-    where processes >= {{ var('risk_r038_min_processes') }} and submitted_bids > 0
+    from {{ ref('int_risk__buyer_bid_stats') }} as s
+    where {{ risk_r038_buyer_counted('s') }} and submitted_bids > 0
     union all
     select 'R038', 'tenderer_disqualified_ratio', '', disqualified_bids / submitted_bids
     from {{ ref('int_risk__tenderer_stats') }}

@@ -1,35 +1,38 @@
 -- One row per contracting process (ocid) with what the risk flags need: buyer, region, year,
--- method and its kind, status, tender period (deadline = the later of the end date and the repeat
--- end date), award date, and the failed announcement a re-procurement follows.
-with regions as (
-    select code, any_value(name_ru) as name_ru
-    from {{ ref('stg_goszakup__ref_kato') }}
-    where code like '__0000000'
-    group by code
-),
-
-base as (
+-- method and its kind, status, tender period and submission deadline, award date, number of
+-- tenderers, and the failed process a re-procurement follows. Reads only published tables
+-- (risk_input: ocds.tenders, ocds.releases, risk.process_context), so a version's flags can be
+-- recomputed from its own files and any publisher's OCDS can be scored (pipelines.red_flags).
+-- Deadline (var risk_r003_deadline): latest = the later of tenderPeriod.endDate and the repeat
+-- submission deadline (goszakup reopens submission); tender_period_end = tenderPeriod.endDate only.
+with base as (
     select
         t.ocid,
         t.announcement_id,
         r.buyer_id,
         r.buyer_name,
-        a.buyer_bin as buyer_identifier,
-        case when regexp_full_match(a.kato_code, '[0-9]{2}.*') then substr(a.kato_code, 1, 2) || '0000000' end
-            as region_code,
+        c.buyer_identifier,
+        c.region_code,
+        c.region_name,
         r.publication_year,
         t.date_published as published_at,
         t.trade_method_id,
         t.procurement_method,
+        t.procurement_method_details,
         t.status as tender_status,
         t.tender_period_start_date as tender_start_at,
-        greatest(t.tender_period_end_date, a.repeat_end_at) as tender_end_at,
+        {%- if var('risk_r003_deadline', 'latest') == 'latest' %}
+        greatest(t.tender_period_end_date, c.repeat_submission_deadline) as tender_end_at,
+        {%- else %}
+        t.tender_period_end_date as tender_end_at,
+        {%- endif %}
         t.award_period_start_date as award_date,
         t.value_amount as planned_value,
-        a.parent_announcement_id
-    from {{ ref('tenders') }} as t
-    inner join {{ ref('releases') }} as r on r.ocid = t.ocid
-    inner join {{ ref('int_goszakup__announcements') }} as a on a.announcement_id = t.announcement_id
+        t.number_of_tenderers,
+        c.parent_ocid
+    from {{ risk_input('tenders') }} as t
+    inner join {{ risk_input('releases') }} as r on r.ocid = t.ocid
+    left join {{ risk_input('process_context') }} as c on c.ocid = t.ocid
 )
 
 select
@@ -39,13 +42,18 @@ select
     b.buyer_name,
     b.buyer_identifier,
     b.region_code,
-    coalesce(g.name_ru, b.region_code) as region_name,
+    b.region_name,
     b.publication_year,
     b.published_at,
     b.trade_method_id,
     b.procurement_method,
+    b.procurement_method_details,
     coalesce(b.procurement_method in ({{ risk_in(var('risk_competitive_methods')) }}), false) as is_competitive,
-    coalesce(b.procurement_method in ({{ risk_in(var('risk_open_methods')) }}), false) as is_open,
+    {{ risk_method_in('b.procurement_method', var('risk_open_methods')) }} as is_open,
+    {{ risk_method_in('b.procurement_method', var('risk_bid_flag_methods')) }} as is_bid_compared,
+    not coalesce(
+        b.procurement_method_details in ({{ risk_in(var('risk_no_price_comparison_method_details')) }}), false
+    ) as is_price_compared,
     coalesce(b.procurement_method in ({{ risk_in(var('risk_direct_methods')) }}), false) as is_direct,
     b.tender_status,
     coalesce(b.tender_status = 'cancelled', false) as is_cancelled,
@@ -53,10 +61,9 @@ select
     b.tender_end_at,
     b.award_date,
     b.planned_value,
-    b.parent_announcement_id,
-    p.ocid as parent_ocid,
+    b.number_of_tenderers,
+    b.parent_ocid,
     p.tender_status as parent_tender_status,
     p.tender_end_at as parent_tender_end_at
 from base as b
-left join regions as g on g.code = b.region_code
-left join base as p on p.announcement_id = b.parent_announcement_id
+left join base as p on p.ocid = b.parent_ocid

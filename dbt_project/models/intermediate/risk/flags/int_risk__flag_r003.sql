@@ -6,7 +6,7 @@ with processes as (
     select
         *,
         floor({{ risk_days('tender_start_at', 'tender_end_at') }}) as days,
-        {{ risk_r003_threshold('trade_method_id') }} as min_days
+        {{ risk_r003_threshold('coalesce(cast(trade_method_id as varchar), procurement_method_details)') }} as min_days
     from {{ ref('int_risk__processes') }}
     where is_open and not is_cancelled
 ),

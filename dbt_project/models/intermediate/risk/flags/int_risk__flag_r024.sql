@@ -11,7 +11,7 @@ items as (
         g.ocid,
         g.lot_id as object_id,
         g.gap is not null and f.lower_fence is not null as computable,
-        g.gap <= f.lower_fence and g.gap < f.q1 as flagged,
+        {{ risk_beyond_fence('g.gap', 'f.lower_fence', 'f.q1', 'f.q3', 'lower') }} as flagged,
         g.gap as value,
         f.lower_fence as threshold,
         -g.gap as severity,

@@ -1,12 +1,13 @@
 -- R028 Identical bid prices (Cardinal R028), per lot. Item = a lot with at least two bids in a
--- competitive, not cancelled process: flagged when two or more different tenderers bid the same
+-- not cancelled process whose bids are compared on price (vars risk_bid_flag_methods,
+-- risk_no_price_comparison_method_details): flagged when two or more different tenderers bid the same
 -- price. Value = the largest number of tenderers sharing one price. Evidence: the tied bids and
 -- tenderers. Not computable when fewer than two bids carry a price.
 with bids as (
     select b.*
     from {{ ref('int_risk__bids') }} as b
     inner join {{ ref('int_risk__processes') }} as p on p.ocid = b.ocid
-    where p.is_competitive and not p.is_cancelled
+    where p.is_bid_compared and p.is_price_compared and not p.is_cancelled
 ),
 
 lots as (

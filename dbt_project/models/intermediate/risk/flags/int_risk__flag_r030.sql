@@ -1,13 +1,13 @@
--- R030 Late bid won (Cardinal R030), per lot. Item = an awarded lot of a competitive, not
--- cancelled process: flagged when a valid bid of a supplier of the lot's active awards was
--- received after the submission deadline (the later of the tender period end and the repeat end).
+-- R030 Late bid won (Cardinal R030), per lot. Item = an awarded lot of a not cancelled process of
+-- var risk_bid_flag_methods: flagged when a valid bid of a supplier of the lot's active awards was
+-- received after the submission deadline (var risk_r003_deadline: the later of the tender period end and the repeat end, or the end).
 -- Value = hours after the deadline of the latest such bid (negative: before). Several suppliers:
 -- every winner's bids count. Not computable without the deadline or the winners' bid dates.
 with lots as (
     select l.ocid, l.lot_id, l.award_ids, p.tender_end_at
     from {{ ref('int_risk__lots') }} as l
     inner join {{ ref('int_risk__processes') }} as p on p.ocid = l.ocid
-    where l.is_awarded and p.is_competitive and not p.is_cancelled
+    where l.is_awarded and p.is_bid_compared and not p.is_cancelled
 ),
 
 winning_bids as (
@@ -20,7 +20,7 @@ winning_bids as (
         {{ risk_id_list('b.bid_id') }} as bid_ids,
         {{ risk_id_list('b.tenderer_id') }} as tenderer_ids
     from {{ ref('int_risk__bids') }} as b
-    where b.is_winner and not b.is_disqualified
+    where b.is_winner and b.is_valid
     group by b.ocid, b.lot_id
 ),
 

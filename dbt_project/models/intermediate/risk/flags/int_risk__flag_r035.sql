@@ -1,12 +1,12 @@
--- R035 All except winner disqualified (Cardinal R035), per lot. Item = an awarded lot of a
--- competitive, not cancelled process with bids: flagged when exactly one tenderer has valid bids,
+-- R035 All except winner disqualified (Cardinal R035), per lot. Item = a decided lot (an active
+-- award, none pending) of a not cancelled process of var risk_bid_flag_methods with bids: flagged when exactly one tenderer has valid bids,
 -- the suppliers of the lot's active awards are exactly that tenderer, and at least var
 -- risk_r035_min_disqualified other tenderers were disqualified. Value = tenderers disqualified.
 with lots as (
     select l.ocid, l.lot_id, l.award_ids, l.supplier_ids
     from {{ ref('int_risk__lots') }} as l
     inner join {{ ref('int_risk__processes') }} as p on p.ocid = l.ocid
-    where l.is_awarded and p.is_competitive and not p.is_cancelled
+    where l.is_decided and p.is_bid_compared and not p.is_cancelled
 ),
 
 bids as (
@@ -15,7 +15,7 @@ bids as (
         lot_id,
         count(*) as bids,
         count(*) filter (where tenderer_id is null) as anonymous_bids,
-        {{ risk_id_list('case when not is_disqualified then tenderer_id end') }} as valid_tenderers,
+        {{ risk_id_list('case when is_valid then tenderer_id end') }} as valid_tenderers,
         {{ risk_id_list('case when is_disqualified then tenderer_id end') }} as disqualified_tenderers,
         {{ risk_id_list('case when is_disqualified then bid_id end') }} as disqualified_bid_ids
     from {{ ref('int_risk__bids') }}

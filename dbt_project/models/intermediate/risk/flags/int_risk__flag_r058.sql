@@ -11,7 +11,7 @@ items as (
         g.ocid,
         g.lot_id as object_id,
         g.gap is not null and f.upper_fence is not null as computable,
-        g.gap >= f.upper_fence and g.gap > f.q3 as flagged,
+        {{ risk_beyond_fence('g.gap', 'f.upper_fence', 'f.q1', 'f.q3', 'upper') }} as flagged,
         g.gap as value,
         f.upper_fence as threshold,
         g.gap as severity,

@@ -12,7 +12,7 @@ items as (
         i.ocid,
         i.item_id as object_id,
         f.upper_fence is not null and i.unit_price_net > 0 as computable,
-        i.unit_price_net >= f.upper_fence and i.unit_price_net > f.q3 as flagged,
+        {{ risk_beyond_fence('i.unit_price_net', 'f.upper_fence', 'f.q1', 'f.q3', 'upper') }} as flagged,
         i.unit_price_net as value,
         f.upper_fence as threshold,
         i.unit_price_net / nullif(f.upper_fence, 0) as severity,

@@ -15,8 +15,8 @@ orgs as (
         s.tenderer_id as party_id,
         s.valid_decided_bids > 0 and f.lower_fence is not null as computable,
         s.valid_decided_bids >= t.percentile_value
-        and s.winning_bids / s.valid_decided_bids <= f.lower_fence
-        and s.winning_bids / s.valid_decided_bids < f.q1 as flagged,
+        and {{ risk_beyond_fence('s.winning_bids / s.valid_decided_bids', 'f.lower_fence', 'f.q1', 'f.q3', 'lower') }}
+            as flagged,
         s.winning_bids / nullif(s.valid_decided_bids, 0) as value,
         f.lower_fence as threshold,
         s.lost_ocids as ocids,

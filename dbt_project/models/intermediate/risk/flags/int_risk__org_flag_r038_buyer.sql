@@ -8,10 +8,8 @@ with fence as (
 orgs as (
     select
         s.buyer_id as party_id,
-        s.processes >= {{ var('risk_r038_min_processes') }} and s.submitted_bids > 0 and f.upper_fence is not null
-            as computable,
-        s.disqualified_bids / s.submitted_bids >= f.upper_fence
-        and s.disqualified_bids / s.submitted_bids > f.q3
+        {{ risk_r038_buyer_counted('s') }} and s.submitted_bids > 0 and f.upper_fence is not null as computable,
+        {{ risk_beyond_fence('s.disqualified_bids / s.submitted_bids', 'f.upper_fence', 'f.q1', 'f.q3', 'upper') }}
         and s.disqualified_bids > 0 as flagged,
         s.disqualified_bids / nullif(s.submitted_bids, 0) as value,
         f.upper_fence as threshold,
@@ -27,8 +25,9 @@ orgs as (
             'q3', f.q3,
             'upper_fence', f.upper_fence
         ) as evidence,
-        case when s.processes < {{ var('risk_r038_min_processes') }}
-            then 'fewer than {{ var("risk_r038_min_processes") }} processes with bids' end as note
+        case when not {{ risk_r038_buyer_counted('s') }}
+            then 'fewer than {{ var("risk_r038_min_processes") }} {{ "processes with bids" if var("risk_r038_buyer_minimum_of") == "processes" else "submitted bids" }}' end
+            as note
     from {{ ref('int_risk__buyer_bid_stats') }} as s
     left join fence as f on true
 )

@@ -9,8 +9,7 @@ orgs as (
     select
         s.tenderer_id as party_id,
         s.submitted_bids >= {{ var('risk_r038_min_submitted_bids') }} and f.upper_fence is not null as computable,
-        s.disqualified_bids / s.submitted_bids >= f.upper_fence
-        and s.disqualified_bids / s.submitted_bids > f.q3
+        {{ risk_beyond_fence('s.disqualified_bids / s.submitted_bids', 'f.upper_fence', 'f.q1', 'f.q3', 'upper') }}
         and s.disqualified_bids > 0 as flagged,
         s.disqualified_bids / nullif(s.submitted_bids, 0) as value,
         f.upper_fence as threshold,

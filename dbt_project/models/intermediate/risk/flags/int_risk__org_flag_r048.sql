@@ -10,7 +10,7 @@ orgs as (
     select
         s.supplier_id as party_id,
         s.processes >= {{ var('risk_r048_min_processes') }} and f.upper_fence is not null as computable,
-        s.variety >= f.upper_fence and s.variety > f.q3 as flagged,
+        {{ risk_beyond_fence('s.variety', 'f.upper_fence', 'f.q1', 'f.q3', 'upper') }} as flagged,
         s.variety as value,
         f.upper_fence as threshold,
         s.ocids,

@@ -1,0 +1,1 @@
+"""Red-flag scoring against cases labelled from the written definitions (``make score``)."""
