@@ -1,7 +1,8 @@
 """The sandbox: a local emulation of the goszakup API over a deterministic synthetic world.
 
-``world`` generates the world (a DuckDB file) and its epochs of change; ``patterns`` plants the
-risk patterns and their ground truth; the server (``server``) serves the world over HTTP.
+``world`` generates the world (a DuckDB file), plants the risk patterns with their ground truth
+and applies epochs of change; ``patterns`` holds the patterns' thresholds and reference rules; the
+server (``server``) serves the world over HTTP.
 """
 
 from sandbox.world import (

@@ -62,7 +62,7 @@ def _world_module():
     try:
         from sandbox import world
     except ImportError as exc:
-        raise CliError(f"the world generator (sandbox/world.py) is not available: {exc}") from None
+        raise CliError(f"the world generator (sandbox/world/) is not available: {exc}") from None
     return world
 
 
