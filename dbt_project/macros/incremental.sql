@@ -57,8 +57,9 @@
     {%- endif %}
 {%- endmacro %}
 
-{#- A fingerprint of the code tables (ref_*, as staged, without dlt's row ids): a changed name or
-    status can change any process, so the next build redoes them all. -#}
+{#- A fingerprint of the code tables (ref_*, as staged, without dlt's row ids) and of the vars every
+    process depends on: a changed name, status, ocid prefix, time zone or default currency can
+    change any process, so the next build redoes them all. -#}
 {% macro code_tables_fingerprint() -%}
     {%- set refs = ['app_status', 'buy_lot_reject_reason', 'buy_status', 'contract_status', 'contract_type',
                     'countries', 'currency', 'enstru', 'finsource', 'kato', 'lots_status', 'months',
@@ -67,7 +68,7 @@
         {%- for r in refs %}
         coalesce((select sum(hash(t)) from {{ ref('stg_goszakup__ref_' ~ r) }} as t), 0){{ ' +' if not loop.last }}
         {%- endfor %}
-    ) as varchar)
+    ) as varchar) || '|{{ var("ocid_prefix") }}|{{ var("source_timezone") }}|{{ var("currency") }}'
 {%- endmacro %}
 
 {#- The models keyed by ocid that read int_goszakup__changed_releases (the last build's state is
