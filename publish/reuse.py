@@ -41,12 +41,15 @@ ENTRY_FILE = "entry.json"
 
 
 def table_fingerprint(con: duckdb.DuckDBPyConnection, fq_table: str, columns: list[tuple[str, str]]) -> str:
-    """SHA-256 of the table's columns (name and type), row count, and sum and XOR of row hashes."""
+    """SHA-256 of the table's name (its files' paths), columns (name and type), row count, and the
+    sum and XOR of its row hashes."""
     count, total, xor = con.execute(
         f"SELECT count(*), CAST(coalesce(sum(hash(t)), 0) AS VARCHAR), "
         f"CAST(coalesce(bit_xor(hash(t)), 0) AS VARCHAR) FROM {fq_table} AS t"
     ).fetchone()
-    canon = json.dumps({"columns": columns, "rows": count, "sum": total, "xor": xor}, sort_keys=True)
+    canon = json.dumps(
+        {"table": fq_table, "columns": columns, "rows": count, "sum": total, "xor": xor}, sort_keys=True
+    )
     return hashlib.sha256(canon.encode()).hexdigest()
 
 
