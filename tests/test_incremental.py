@@ -34,7 +34,11 @@ BUILD = (
 )
 COMPARED_SCHEMAS = ("intermediate", "ocds", "quarantine")
 #: Bookkeeping of the incremental build itself (differs between an update and a rebuild by design).
-STATE_TABLES = {"int_goszakup__changed_processes", "int_goszakup__changed_releases"}
+STATE_TABLES = {
+    "int_goszakup__changed_processes",
+    "int_goszakup__changed_releases",
+    "int_goszakup__build_state",
+}
 
 
 def _ingest(world: Path, data_dir: Path) -> None:
