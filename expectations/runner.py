@@ -1,8 +1,15 @@
 """Run the suites with Great Expectations and keep the results with the run.
 
-Flow per table suite: read each batch from DuckDB into pandas (only the columns the checks need,
-derived columns computed by DuckDB), validate it with a GX ``ValidationDefinition`` over a pandas
-dataframe asset, and turn every expectation result into a named :class:`CheckResult`.
+Flow per table suite, in proportion to the data and to what changed:
+
+- whole-table checks (row counts, means, uniqueness) are SQL aggregates in DuckDB, over the whole
+  table; their thresholds are read from the suite's GX expectations;
+- row-level expectations run in Great Expectations (a ``ValidationDefinition`` over a pandas
+  dataframe asset) on chunks of at most :data:`CHUNK_ROWS` rows streamed from DuckDB (only the
+  columns the checks need, derived columns computed by DuckDB), so no table is ever read whole
+  into pandas; with ``changed_only`` only on the rows of the day's changed slice
+  (:func:`changed_slice`);
+- every expectation result becomes a named :class:`CheckResult` (chunk results summed).
 
 With a ``report_dir`` the GX context is a file context under ``<report_dir>/gx``: suites and
 validation results are stored there and Data Docs (static HTML) are built into
@@ -28,8 +35,9 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from expectations.spec import LAYERS, Batch, CheckResult, Layer, Severity, Suite
+from expectations.spec import LAYERS, Batch, CheckResult, Layer, Severity, Suite, q
 from expectations.suites import build_suite, table_names
+from expectations.suites.common import columns_of, table_exists
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
@@ -38,6 +46,19 @@ from great_expectations.data_context.types.base import ProgressBarsConfig  # noq
 
 SAMPLE_SIZE = 10
 DATA_DOCS_SITE = "local_site"
+#: Rows per pandas chunk of the row-level expectations (bounds the checks' memory at any scale).
+CHUNK_ROWS = 262_144
+#: Expectations over the whole table, computed as SQL aggregates in DuckDB instead of in pandas.
+AGGREGATE_EXPECTATIONS = (
+    gx.expectations.ExpectColumnValuesToBeUnique,
+    gx.expectations.ExpectTableRowCountToEqual,
+    gx.expectations.ExpectTableRowCountToBeBetween,
+    gx.expectations.ExpectColumnMeanToBeBetween,
+)
+#: The processes the last dbt build redid (dbt_project/models/intermediate): the OCDS slice.
+CHANGED_RELEASES = "intermediate.int_goszakup__changed_releases"
+#: The last dbt build's state: the newest dlt load before it (the raw slice) ...
+BUILD_STATE = "intermediate.int_goszakup__build_state"
 
 
 @dataclass
@@ -135,17 +156,21 @@ def validate_table(
     previous: dict | None = None,
     ocid_prefix: str | None = None,
     duckdb_config: dict[str, str] | None = None,
+    changed_only: bool = False,
 ) -> list[CheckResult]:
     """Every check of one table (one Dagster asset): ``validate_table(con, "raw", "contract")``.
 
     ``ocid_prefix``: the prefix the OCDS tables were built with (required for the OCDS layer).
     ``duckdb_config``: configuration of the connection opened when ``con`` is a path.
+    ``changed_only``: row-level expectations on the rows the last build changed only (a daily
+    update whose previous checks passed); whole-table checks always cover the whole table.
     """
     _check_layer(layer)
     with _connection(con, duckdb_config) as db:
         suite = build_suite(db, layer, table, previous, ocid_prefix=ocid_prefix)
+        row_filter = changed_slice(db, layer, table) if changed_only else None
         with _gx_context(report_dir) as context:
-            results = _run_suite(db, context, suite)
+            results = _run_suite(db, context, suite, row_filter)
             if report_dir is not None:
                 _build_docs(context)
     if report_dir is not None:
@@ -164,6 +189,7 @@ def validate_layer(
     previous: dict | None = None,
     ocid_prefix: str | None = None,
     duckdb_config: dict[str, str] | None = None,
+    changed_only: bool = False,
 ) -> LayerResult:
     """Every suite of a layer. ``previous`` is the ``summary()`` of the previous build (for the
     distribution checks); with ``report_dir`` Data Docs and summaries are written there.
@@ -175,7 +201,8 @@ def validate_layer(
     with _connection(warehouse, duckdb_config) as db, _gx_context(report) as context:
         for table in table_names(layer, db):
             suite = build_suite(db, layer, table, previous, ocid_prefix=ocid_prefix)
-            results.extend(_run_suite(db, context, suite))
+            row_filter = changed_slice(db, layer, table) if changed_only else None
+            results.extend(_run_suite(db, context, suite, row_filter))
             metrics.update(suite.metrics)
         if report is not None:
             _build_docs(context)
@@ -246,44 +273,179 @@ def _build_docs(context) -> None:
     context.build_data_docs(site_names=[DATA_DOCS_SITE])
 
 
-def _read(con: duckdb.DuckDBPyConnection, batch: Batch) -> pd.DataFrame:
+def changed_slice(con: duckdb.DuckDBPyConnection, layer: str, table: str) -> str | None:
+    """SQL condition on ``layer.table`` selecting the rows the last dbt build changed, or None (the
+    whole table) when the table has no such key or no incremental build state exists.
+
+    OCDS: the rows of the processes the build redid. Raw: the rows dlt loaded after the build
+    before it (``_dlt_load_id`` newer than that build's newest load)."""
+    schema = "raw" if layer == "raw" else layer
+
+    def exists(relation: str) -> bool:
+        s, t = relation.split(".")
+        return table_exists(con, s, t)
+
+    columns = columns_of(con, schema, table)
+    if layer == "ocds" and "ocid" in columns and exists(CHANGED_RELEASES):
+        return f"ocid IN (SELECT ocid FROM {CHANGED_RELEASES})"
+    if layer == "raw" and "_dlt_load_id" in columns and exists(BUILD_STATE):
+        state = columns_of(con, *BUILD_STATE.split("."))
+        if "previous_load_id" in state:
+            return (
+                "TRY_CAST(_dlt_load_id AS DOUBLE) > coalesce((SELECT TRY_CAST(previous_load_id AS DOUBLE) "
+                f"FROM {BUILD_STATE}), -1)"
+            )
+    return None
+
+
+def _chunks(con: duckdb.DuckDBPyConnection, batch: Batch, row_filter: str | None) -> Iterator[pd.DataFrame]:
+    """The batch's rows as dataframes of at most CHUNK_ROWS rows (at least one, maybe empty)."""
     if batch.frame is not None:
-        return batch.frame.reset_index(drop=True)
-    return con.execute(batch.sql()).df()
+        yield batch.frame.reset_index(drop=True)
+        return
+    sql = batch.sql() + (f" WHERE {row_filter}" if row_filter else "")
+    cursor = con.cursor()
+    try:
+        result = cursor.execute(sql)
+        vectors = max(1, CHUNK_ROWS // 2048)
+        first = True
+        while True:
+            frame = result.fetch_df_chunk(vectors)
+            if frame.empty and not first:
+                return
+            yield frame
+            first = False
+            if frame.empty:
+                return
+    finally:
+        cursor.close()
 
 
-def _run_suite(con: duckdb.DuckDBPyConnection, context, suite: Suite) -> list[CheckResult]:
+def _validation(context, suite: Suite, batch: Batch, checks: list):
+    """The GX validation definition of a batch's row-level expectations (stored with the suite)."""
+    gx_name = suite.name if batch.name == "rows" else f"{suite.name}.{batch.name}"
+    source = context.data_sources.add_or_update_pandas("warehouse")
+    try:
+        asset = source.get_asset(gx_name)
+    except LookupError:
+        asset = source.add_dataframe_asset(gx_name)
+    try:
+        batch_definition = asset.get_batch_definition("whole")
+    except (KeyError, LookupError):
+        batch_definition = asset.add_batch_definition_whole_dataframe("whole")
+    gx_suite = gx.ExpectationSuite(name=gx_name, meta={"layer": suite.layer, "table": suite.table})
+    for check in checks:
+        gx_suite.add_expectation(check.expectation)
+    gx_suite = context.suites.add_or_update(gx_suite)
+    return context.validation_definitions.add_or_update(
+        gx.ValidationDefinition(name=gx_name, data=batch_definition, suite=gx_suite)
+    )
+
+
+def _run_suite(
+    con: duckdb.DuckDBPyConnection, context, suite: Suite, row_filter: str | None = None
+) -> list[CheckResult]:
     results: list[CheckResult] = []
     for batch in suite.batches:
         if not batch.checks:
             continue
-        frame = _read(con, batch)
-        gx_name = suite.name if batch.name == "rows" else f"{suite.name}.{batch.name}"
-        source = context.data_sources.add_or_update_pandas("warehouse")
-        try:
-            asset = source.get_asset(gx_name)
-        except LookupError:
-            asset = source.add_dataframe_asset(gx_name)
-        try:
-            batch_definition = asset.get_batch_definition("whole")
-        except (KeyError, LookupError):
-            batch_definition = asset.add_batch_definition_whole_dataframe("whole")
-        gx_suite = gx.ExpectationSuite(name=gx_name, meta={"layer": suite.layer, "table": suite.table})
-        for check in batch.checks:
-            gx_suite.add_expectation(check.expectation)
-        gx_suite = context.suites.add_or_update(gx_suite)
-        definition = context.validation_definitions.add_or_update(
-            gx.ValidationDefinition(name=gx_name, data=batch_definition, suite=gx_suite)
-        )
-        outcome = definition.run(
-            batch_parameters={"dataframe": frame},
-            result_format={"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE},
-        )
-        by_name = {r.expectation_config.meta.get("check"): r for r in outcome.results}
-        for check in batch.checks:
-            results.append(_to_result(suite, batch, check, by_name.get(check.name), frame))
+        in_sql = batch.frame is None
+        aggregates = [c for c in batch.checks if in_sql and isinstance(c.expectation, AGGREGATE_EXPECTATIONS)]
+        row_checks = [c for c in batch.checks if c not in aggregates]
+        by_name: dict[str, CheckResult] = {
+            c.name: _aggregate_result(con, suite, batch, c) for c in aggregates
+        }
+        if row_checks:
+            definition = _validation(context, suite, batch, row_checks)
+            merged: dict[str, CheckResult] = {}
+            offset = 0
+            for frame in _chunks(con, batch, row_filter):
+                outcome = definition.run(
+                    batch_parameters={"dataframe": frame},
+                    result_format={"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE},
+                )
+                gx_by_name = {r.expectation_config.meta.get("check"): r for r in outcome.results}
+                for check in row_checks:
+                    part = _to_result(suite, batch, check, gx_by_name.get(check.name), frame)
+                    merged[check.name] = _merge(merged.get(check.name), part)
+                offset += len(frame)
+            if row_filter:
+                for result in merged.values():
+                    result.description += f" (rows changed by the last build: {offset})"
+            by_name.update(merged)
+        results.extend(by_name[c.name] for c in batch.checks)
     results.extend(suite.skipped)
     return results
+
+
+def _merge(total: CheckResult | None, part: CheckResult) -> CheckResult:
+    """One check's result over the chunks so far: unexpected rows summed, samples concatenated."""
+    if total is None:
+        return part
+    total.success = total.success and part.success
+    total.unexpected_count += part.unexpected_count
+    total.sample = (total.sample + part.sample)[:SAMPLE_SIZE]
+    if part.description != total.description and "GX raised" in part.description:
+        total.description = part.description
+    return total
+
+
+def _aggregate_result(con: duckdb.DuckDBPyConnection, suite: Suite, batch: Batch, check) -> CheckResult:
+    """A whole-table expectation evaluated by DuckDB (same semantics as GX's, without pandas)."""
+    e = check.expectation
+    table = f"({batch.sql()}) AS t"
+    observed: Any = None
+    unexpected = 0
+    sample: list = []
+    if isinstance(e, gx.expectations.ExpectColumnValuesToBeUnique):
+        col = q(e.column)
+        dup = (
+            f"SELECT * FROM {table} WHERE {col} IN "
+            f"(SELECT {col} FROM {table} WHERE {col} IS NOT NULL GROUP BY {col} HAVING count(*) > 1)"
+        )
+        unexpected = con.execute(f"SELECT count(*) FROM ({dup})").fetchone()[0]
+        if unexpected:
+            cols = list(dict.fromkeys([*batch.index_columns, check.column or e.column]))
+            cols = [c for c in cols if c in batch.select]
+            sample = (
+                con.execute(
+                    f"SELECT {', '.join(q(c) for c in cols)} FROM ({dup}) ORDER BY ALL LIMIT {SAMPLE_SIZE}"
+                )
+                .df()
+                .to_dict("records")
+            )
+        success = unexpected == 0
+    elif isinstance(e, gx.expectations.ExpectColumnMeanToBeBetween):
+        observed = con.execute(f"SELECT avg({q(e.column)}) FROM {table}").fetchone()[0]
+        success = _within(observed, e.min_value, e.max_value)
+    else:
+        observed = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        if isinstance(e, gx.expectations.ExpectTableRowCountToEqual):
+            success = observed == e.value
+        else:
+            success = _within(observed, e.min_value, e.max_value)
+        if not success and batch.index_columns and observed:  # which rows, as GX's runner showed
+            cols = ", ".join(q(c) for c in batch.index_columns)
+            sample = con.execute(f"SELECT {cols} FROM {table} LIMIT {SAMPLE_SIZE}").df().to_dict("records")
+    return CheckResult(
+        name=check.name,
+        layer=suite.layer,
+        table=suite.table,
+        column=check.column,
+        severity=check.severity,
+        description=check.description,
+        success=bool(success),
+        unexpected_count=int(unexpected),
+        sample=_jsonable(sample),
+        observed=_jsonable(observed),
+    )
+
+
+def _within(value: Any, low: Any, high: Any) -> bool:
+    """GX's between: inclusive bounds, None = unbounded; no value (empty table) fails."""
+    if value is None:
+        return False
+    return (low is None or value >= low) and (high is None or value <= high)
 
 
 def _to_result(suite: Suite, batch: Batch, check, gx_result, frame: pd.DataFrame) -> CheckResult:

@@ -105,7 +105,7 @@ def _cmd_recompute_flags(args: argparse.Namespace) -> int:
 
     path = Path(args.version)
     if not path.is_dir():
-        path = (Path(args.root) if args.root else get_settings().publish_root) / args.version
+        path = (Path(args.root) if args.root else _settings().publish_root) / args.version
     if not (path / "manifest.json").is_file():
         print(f"{args.version}: no version folder with a manifest.json (looked at {path})", file=sys.stderr)
         return 2

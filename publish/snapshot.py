@@ -29,7 +29,7 @@ from typing import Any
 import duckdb
 
 from pipelines.sql import quote_identifier as quote
-from publish import changelog, versions
+from publish import changelog, reuse, versions
 from publish.datapackage import (
     Column,
     build_datapackage,
@@ -366,8 +366,17 @@ def _build(
         if not tables:
             raise RuntimeError(f"no tables in schemas {list(schemas)} of {warehouse}: nothing to publish")
         written = []
+        used: set[str] = set()  # tables unchanged since an earlier version: files reused
         for t in tables:
-            info = write_table(con, t, staging)
+            info = reuse.write_or_reuse(
+                con,
+                t.fq,
+                [(c.name, c.duckdb_type) for c in t.columns],
+                staging,
+                root,
+                lambda t=t: write_table(con, t, staging),
+                used,
+            )
             log.info("wrote %s (%d rows)", t.name, info["rows"])
             written.append(
                 {
@@ -382,6 +391,7 @@ def _build(
         extra = write_ocds_json(con, staging, options, _published_date(con, source, now))
     finally:
         con.close()
+    reuse.prune(root, used)
 
     data_files = [(f["path"], f["sha256"]) for t in written for f in t["files"].values()]
     data_files += [(f["path"], f["sha256"]) for f in extra]

@@ -360,7 +360,10 @@ def test_crash_mid_publish_leaves_previous_state(tmp_path, warehouse, settings, 
     root = tmp_path / "root"
     v1 = publish(warehouse, root, settings)
     before = {p: (root / p).read_bytes() for p in ("versions.json", "CHANGELOG.md")}
-    modify(warehouse, "DELETE FROM ocds.tenders WHERE id = 'T0001'")
+    # two changed tables: unchanged ones are linked from v1, so write_table runs for these two only
+    modify(
+        warehouse, "DELETE FROM ocds.tenders WHERE id = 'T0001'", "DELETE FROM ocds.awards WHERE id = 'A1'"
+    )
 
     calls = {"n": 0}
     real = getattr(snapshot if step == "write_table" else versions, step)

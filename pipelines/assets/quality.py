@@ -106,6 +106,12 @@ def build_layer_check(layer: str, tables: dict[str, AssetKey]) -> AssetChecksDef
         report = report_root(settings.data_dir, context.op_execution_context.run_id, layer)
         previous = _load_previous(previous_path(settings.data_dir, layer))
         metrics: dict = dict((previous or {}).get("metrics", {}))
+        # a daily update checks rows on the day's changed slice, once the previous checks passed
+        # (rows that failed then are checked again until they pass); a full rebuild checks all
+        changed_only = context.op_execution_context.run.tags.get("goszakup/mode") != "full" and bool(
+            (previous or {}).get("passed")
+        )
+        passed = True
         selected = sorted(
             (k for k in context.selected_asset_check_keys if k in table_of), key=lambda k: table_of[k]
         )
@@ -121,7 +127,9 @@ def build_layer_check(layer: str, tables: dict[str, AssetKey]) -> AssetChecksDef
                     report_dir=report,
                     previous=previous,
                     ocid_prefix=settings.ocid_prefix,
+                    changed_only=changed_only,
                 )
+                passed = passed and not any(r.severity == "error" and not r.success for r in results)
                 outcome = asset_check_outcome(results)
                 suite_file = report / "suites" / f"{layer}.{table}.json"
                 if suite_file.exists():
@@ -143,7 +151,9 @@ def build_layer_check(layer: str, tables: dict[str, AssetKey]) -> AssetChecksDef
                 )
         path = previous_path(settings.data_dir, layer)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"layer": layer, "metrics": metrics}, sort_keys=True, default=str))
+        path.write_text(
+            json.dumps({"layer": layer, "metrics": metrics, "passed": passed}, sort_keys=True, default=str)
+        )
 
     return _layer_check
 

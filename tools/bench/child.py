@@ -13,8 +13,9 @@ from tools.bench.measure import BenchError
 # --- the checks stage's child process -------------------------------------------------------------
 
 
-def run_checks(warehouse: Path, report_root: Path) -> dict[str, Any]:
-    """The GX suites of every layer, with reports (as the pipeline runs them); a summary for publish."""
+def run_checks(warehouse: Path, report_root: Path, changed_only: bool = False) -> dict[str, Any]:
+    """The GX suites of every layer, with reports (as the pipeline runs them); a summary for publish.
+    ``changed_only``: row-level checks on the last build's changed slice (the daily update)."""
     from expectations import validate_layer
     from pipelines.settings import get_settings
 
@@ -27,6 +28,7 @@ def run_checks(warehouse: Path, report_root: Path) -> dict[str, Any]:
             report_dir=report_root / layer,
             ocid_prefix=settings.ocid_prefix,
             duckdb_config=settings.duckdb_config,
+            changed_only=changed_only,
         )
         layers[layer] = {"checks": len(outcome.results), "failed_errors": len(outcome.failures("error"))}
     passed = all(v["failed_errors"] == 0 for v in layers.values())

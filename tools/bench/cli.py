@@ -83,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--baseline", nargs="+", help=argparse.SUPPRESS)  # child process of a baseline
     parser.add_argument("--run-checks", nargs=2, help=argparse.SUPPRESS)  # child process of the checks stage
+    parser.add_argument(
+        "--changed-only", action="store_true", help=argparse.SUPPRESS
+    )  # ... on the daily slice
     return parser
 
 
@@ -92,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(run_baseline(args.baseline[0], args.baseline[1:])))
         return 0
     if args.run_checks:
-        print(json.dumps(run_checks(Path(args.run_checks[0]), Path(args.run_checks[1]))))
+        print(json.dumps(run_checks(Path(args.run_checks[0]), Path(args.run_checks[1]), args.changed_only)))
         return 0
     if args.report:
         runs = [run for path in args.report for run in load_runs(path)]

@@ -1,5 +1,6 @@
 -- Application lots (one bid of one supplier on one lot) that passed every quarantine rule, with the
 -- application's supplier and the sum of their offers.
+{{ process_incremental_config('int_goszakup__changed_processes') }}
 with clean as (
     {{ without_quarantined(ref('stg_goszakup__app_lots'), ref('quarantine_app_lots')) }}
 ),
@@ -21,3 +22,4 @@ select
 from clean as al
 inner join {{ ref('int_goszakup__applications') }} as a on a.application_id = al.application_id
 left join offers as o on o.application_lot_id = al.application_lot_id
+where {{ changed_processes_only('a.ocid', 'int_goszakup__changed_processes') }}

@@ -1,4 +1,5 @@
 -- Contract items that passed every quarantine rule, attached to the OCDS contract.
+{{ process_incremental_config('int_goszakup__changed_processes') }}
 with clean as (
     {{ without_quarantined(ref('stg_goszakup__contract_units'), ref('quarantine_contract_units')) }}
 )
@@ -11,3 +12,4 @@ select
     u.*
 from clean as u
 inner join {{ ref('int_goszakup__contracts') }} as c on c.contract_id = u.contract_id
+where {{ changed_processes_only('c.ocid', 'int_goszakup__changed_processes') }}

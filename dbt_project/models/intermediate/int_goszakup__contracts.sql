@@ -1,5 +1,6 @@
 -- Contracts and amendments that passed every quarantine rule, with the ocid of their announcement.
 -- ocds_contract_id: the contract an OCDS consumer sees (an amendment's original contract).
+{{ process_incremental_config('int_goszakup__changed_processes') }}
 with clean as (
     {{ without_quarantined(ref('stg_goszakup__contract'), ref('quarantine_contract')) }}
 )
@@ -10,3 +11,4 @@ select
     c.*
 from clean as c
 inner join {{ ref('int_goszakup__announcements') }} as a on a.announcement_id = c.announcement_id
+where {{ changed_processes_only('a.ocid', 'int_goszakup__changed_processes') }}

@@ -1,5 +1,6 @@
 -- One row per (ocid, party, role): who is buyer, procuringEntity, tenderer, supplier, payer, payee
 -- in each contracting process.
+{{ process_incremental_config() }}
 with roles as (
     select ocid, buyer_bin as identifier, 'buyer' as role from {{ ref('int_goszakup__announcements') }}
     union
@@ -18,3 +19,4 @@ with roles as (
 select r.ocid, i.party_id, r.role, i.identifier, i.scheme, i.name_ru
 from roles as r
 inner join {{ ref('int_goszakup__identifiers') }} as i on i.identifier = r.identifier
+where {{ changed_processes_only('r.ocid') }}

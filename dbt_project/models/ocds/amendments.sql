@@ -1,5 +1,6 @@
 -- Contract amendments (supplementary agreements): contract rows whose parent_id points at an
 -- earlier version; contract_id is the original contract.
+{{ process_incremental_config() }}
 select
     cast(c.ocid as varchar) as ocid,
     cast(c.ocds_contract_id as varchar) as contract_id,
@@ -12,3 +13,4 @@ select
     cast(c.currency as varchar) as value_currency
 from {{ ref('int_goszakup__contracts') }} as c
 where c.is_amendment
+and {{ changed_processes_only('c.ocid') }}

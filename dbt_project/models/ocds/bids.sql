@@ -1,4 +1,5 @@
 -- Bids (OCDS Bids extension): one per application lot, i.e. one supplier's bid on one lot.
+{{ process_incremental_config() }}
 select
     cast(al.ocid as varchar) as ocid,
     cast(al.application_lot_id as varchar) as id,
@@ -15,3 +16,4 @@ select
     cast(al.offer_count as integer) as offer_count
 from {{ ref('int_goszakup__application_lots') }} as al
 inner join {{ ref('int_goszakup__identifiers') }} as i on i.identifier = al.supplier_biin
+where {{ changed_processes_only('al.ocid') }}

@@ -1,4 +1,5 @@
 -- The items of each contract (ContractUnits), with unit prices and totals with and without VAT.
+{{ process_incremental_config() }}
 select
     cast(u.ocid as varchar) as ocid,
     cast(u.ocds_contract_id as varchar) as contract_id,
@@ -16,3 +17,4 @@ select
     cast(u.amount_net as double) as total_value_amount_net,
     cast(u.currency as varchar) as currency
 from {{ ref('int_goszakup__contract_units') }} as u
+where {{ changed_processes_only('u.ocid') }}

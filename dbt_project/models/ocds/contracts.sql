@@ -1,4 +1,5 @@
 -- Contracts as signed (amendments are in the amendments table).
+{{ process_incremental_config() }}
 select
     cast(c.ocid as varchar) as ocid,
     cast(c.contract_id as varchar) as id,
@@ -24,3 +25,4 @@ select
 from {{ ref('int_goszakup__contracts') }} as c
 left join {{ ref('contract_status_ocds') }} as s on s.contract_status_id = c.contract_status_id
 where not c.is_amendment
+and {{ changed_processes_only('c.ocid') }}

@@ -1,4 +1,5 @@
 -- The lots of each tender (OCDS Lots extension).
+{{ process_incremental_config() }}
 select
     cast(l.ocid as varchar) as ocid,
     cast(l.lot_id as varchar) as id,
@@ -20,3 +21,4 @@ select
     cast(l.planned_trade_method_id as integer) as planned_trade_method_id
 from {{ ref('int_goszakup__lots') }} as l
 inner join {{ ref('int_goszakup__announcements') }} as a on a.announcement_id = l.announcement_id
+where {{ changed_processes_only('l.ocid') }}

@@ -1,4 +1,5 @@
 -- The organisations and people of each contracting process, with all their roles in it.
+{{ process_incremental_config() }}
 select
     cast(ocid as varchar) as ocid,
     cast(party_id as varchar) as id,
@@ -8,4 +9,5 @@ select
     cast(min(name_ru) as varchar) as identifier_legal_name,
     cast(list_sort(list(role)) as varchar[]) as roles
 from {{ ref('int_goszakup__party_roles') }}
+where {{ changed_processes_only('ocid') }}
 group by ocid, party_id

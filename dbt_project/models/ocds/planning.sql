@@ -1,7 +1,9 @@
 -- Plan points behind each contracting process (lots list their plan points in point_list).
+{{ process_incremental_config() }}
 with links as (
     select distinct ocid, unnest(plan_point_ids) as plan_point_id, lot_id
     from {{ ref('int_goszakup__lots') }}
+    where {{ changed_processes_only('ocid') }}
 )
 
 select

@@ -1,4 +1,5 @@
 -- One compiled release per contracting process (announcement).
+{{ process_incremental_config() }}
 with activity as (
     select ocid, last_updated_at as changed_at from {{ ref('int_goszakup__announcements') }}
     union all
@@ -8,7 +9,7 @@ with activity as (
 ),
 
 release_date as (
-    select ocid, max(changed_at) as release_date from activity group by ocid
+    select ocid, max(changed_at) as release_date from activity where {{ changed_processes_only('ocid') }} group by ocid
 )
 
 select
@@ -25,3 +26,4 @@ select
 from {{ ref('int_goszakup__announcements') }} as a
 left join release_date as d on d.ocid = a.ocid
 left join {{ ref('int_goszakup__identifiers') }} as b on b.identifier = a.buyer_bin
+where {{ changed_processes_only('a.ocid') }}

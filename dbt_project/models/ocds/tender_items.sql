@@ -1,4 +1,5 @@
 -- The items to be procured: one per lot, classified by its first ENSTRU code.
+{{ process_incremental_config() }}
 select
     cast(l.ocid as varchar) as ocid,
     cast(l.lot_id as varchar) as id,
@@ -12,3 +13,4 @@ select
     cast(l.plan_point_ids as bigint[]) as plan_point_ids
 from {{ ref('int_goszakup__lots') }} as l
 left join {{ ref('stg_goszakup__ref_enstru') }} as e on e.code = l.enstru_codes[1]
+where {{ changed_processes_only('l.ocid') }}

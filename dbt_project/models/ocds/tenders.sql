@@ -1,7 +1,9 @@
 -- The tender of each contracting process (from the announcement).
+{{ process_incremental_config() }}
 with tenderers as (
     select ocid, count(distinct supplier_biin) as number_of_tenderers
     from {{ ref('int_goszakup__application_lots') }}
+    where {{ changed_processes_only('ocid') }}
     group by ocid
 )
 
@@ -32,3 +34,4 @@ select
 from {{ ref('int_goszakup__announcements') }} as a
 left join tenderers as t on t.ocid = a.ocid
 left join {{ ref('int_goszakup__identifiers') }} as p on p.identifier = a.organizer_bin
+where {{ changed_processes_only('a.ocid') }}

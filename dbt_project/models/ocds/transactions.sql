@@ -1,4 +1,5 @@
 -- Treasury payments under each contract (OCDS implementation transactions).
+{{ process_incremental_config() }}
 select
     cast(p.ocid as varchar) as ocid,
     cast(p.ocds_contract_id as varchar) as contract_id,
@@ -15,3 +16,4 @@ select
 from {{ ref('int_goszakup__treasury_payments') }} as p
 left join {{ ref('int_goszakup__identifiers') }} as payer on payer.identifier = p.buyer_bin
 left join {{ ref('int_goszakup__identifiers') }} as payee on payee.identifier = p.supplier_biin
+where {{ changed_processes_only('p.ocid') }}
