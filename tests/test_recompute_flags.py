@@ -17,7 +17,7 @@ from publish import recompute
 from publish.__main__ import main as publish_main
 from publish.snapshot import publish_version
 from tests.conftest import settings_for
-from tests.test_dbt_build import TEST_PREFIX
+from tests.helpers import TEST_PREFIX
 
 
 @pytest.fixture(scope="module")
