@@ -18,8 +18,7 @@ import duckdb
 from pipelines.goszakup_api import ENTITIES
 from pipelines.ingest import run_ingestion
 from tests.conftest import settings_for
-from tests.helpers import admin
-from tests.helpers import run_dbt
+from tests.helpers import admin, run_dbt
 
 #: Models only (no data or unit tests: test_dbt_build runs those), up to the OCDS tables and the
 #: build state (the risk marts are tables rebuilt whole from these).

@@ -34,7 +34,7 @@ def version(built_warehouse, tmp_path_factory: pytest.TempPathFactory) -> Path:
         source=None,
         dbt_manifest=work / "target" / "manifest.json",
         schemas=["ocds", "risk", "quarantine"],
-        settings=settings_for(root, ocid_prefix=TEST_PREFIX),
+        options=settings_for(root, ocid_prefix=TEST_PREFIX).publish_options(),
     )
     return published.path
 

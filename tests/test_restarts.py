@@ -116,7 +116,7 @@ def test_kill_during_dbt_then_rerun(undisturbed: dict, tmp_path: Path, fault_rep
     db = tmp_path / "warehouse.duckdb"
     shutil.copyfile(undisturbed["raw"], db)
     command, env = _dbt(db, tmp_path / "target")
-    run_and_kill(command, env, "START sql table model ocds.")
+    run_and_kill(command, env, "START sql incremental model ocds.")
 
     proc = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:]
